@@ -1,0 +1,3 @@
+"""groundswell: crisis-response alerting for communications teams."""
+
+__version__ = "0.1.0"

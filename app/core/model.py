@@ -1,0 +1,106 @@
+"""Plain data shared across the core: posts, labels, buckets, spikes, alerts.
+
+Everything here is a frozen dataclass or an enum, standard library only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Sentiment(StrEnum):
+    NEGATIVE = "negative"
+    NEUTRAL = "neutral"
+    POSITIVE = "positive"
+
+
+class AlertKind(StrEnum):
+    NEGATIVE_SURGE = "negative_surge"
+    PARODY_SURGE = "parody_surge"
+    VOLUME_SURGE = "volume_surge"
+    CHANNEL_SILENT = "channel_silent"
+
+
+class AlertState(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    SNOOZED = "snoozed"
+    RESOLVED = "resolved"
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+@dataclass(frozen=True, slots=True)
+class PostLabels:
+    """What the classifier (and the parody scorer) says about one post."""
+
+    sentiment: Sentiment
+    p_negative: float
+    p_neutral: float
+    p_positive: float
+    irony: bool
+    p_irony: float
+    offensive: bool
+    p_offensive: float
+    parody: bool = False
+    parody_score: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    handle: str
+    followers: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RawPost:
+    """One post as it arrives from a channel or the API, already type-checked."""
+
+    external_id: str
+    text: str
+    created_at: datetime  # timezone-aware
+    author: Author
+    channel: str = "api"
+    url: str | None = None
+    metrics: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class OwnPost:
+    """A recent post by one of the watch's own handles (the thing a parody mirrors)."""
+
+    id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class BucketCounts:
+    """Posts in one bucket of event time for one watch, by label."""
+
+    start: datetime
+    total: int = 0
+    negative: int = 0
+    positive: int = 0
+    parody: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Spike:
+    """A detector's verdict that a surge (or a silence) is under way now.
+
+    `evidence` is JSON-ready and carries at least observed, expected, score and
+    baseline_window, so a person can see why it fired.
+    """
+
+    kind: AlertKind
+    observed: float
+    expected: float
+    score: float
+    evidence: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,57 @@
+"""Protocols the services need from the outside world."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from app.core.model import PostLabels
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:  # timezone-aware UTC
+        ...
+
+
+class Classifier(Protocol):
+    name: str
+    version: str
+
+    def classify(self, texts: Sequence[str]) -> list[PostLabels]:
+        """Label a batch of texts; `parody` is left False (see core.parody)."""
+        ...
+
+
+class DeliveryError(Exception):
+    """A send that failed. `retryable` says whether trying again may help."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        retryable: bool,
+        retry_after: float | None = None,
+        gone: bool = False,
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retryable = retryable
+        self.retry_after = retry_after
+        self.gone = gone
+
+
+class SlackPort(Protocol):
+    def post(self, channel: str, text: str, blocks: list[dict[str, Any]]) -> tuple[str, str]:
+        """chat.postMessage; returns (channel_id, ts). Raises DeliveryError."""
+        ...
+
+    def update(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None:
+        """chat.update of an earlier message. Raises DeliveryError."""
+        ...
+
+
+class WebhookPort(Protocol):
+    def send(self, url: str, secret: str, msg_id: str, timestamp: datetime, body: bytes) -> None:
+        """Signed POST per Standard Webhooks. Raises DeliveryError (gone=True on 410)."""
+        ...
