@@ -104,3 +104,31 @@ class Spike:
     expected: float
     score: float
     evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSnapshot:
+    """An alert as renderers (Slack blocks, webhook events, the API) see it.
+
+    `evidence` is JSON-ready: observed, expected, score, baseline_window,
+    fallback (bool), samples (list of {text, url, author, created_at, sentiment,
+    irony, parody}) and any detector extras. `guidance` is the snapshot made by
+    core.guidance when the alert opened: {headline, do: [...], dont: [...],
+    holding_line}.
+    """
+
+    id: str
+    watch_id: str
+    watch_name: str
+    kind: AlertKind
+    state: AlertState
+    severity: Severity
+    opened_at: datetime
+    updated_at: datetime
+    evidence: dict[str, Any]
+    guidance: dict[str, Any]
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+    snoozed_until: datetime | None = None
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
