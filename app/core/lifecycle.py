@@ -1,0 +1,155 @@
+"""Alert state machine: what a detection pass, or a person, does to an alert.
+
+`decide` is the one place that says whether a spike opens, updates or resolves an
+alert and whether anybody is told (Alertmanager's needsUpdate, in our terms).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from app.core.model import AlertKind, AlertState, Severity, Spike
+
+CRISIS_KINDS = (AlertKind.NEGATIVE_SURGE, AlertKind.PARODY_SURGE)
+MAX_SNOOZE = timedelta(days=7)
+_SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
+
+
+class Action(StrEnum):
+    OPEN = "open"  # new alert
+    UPDATE = "update"  # new evidence, and people are told
+    TOUCH = "touch"  # new evidence kept quietly
+    RESOLVE = "resolve"
+    NONE = "none"
+
+
+class Reason(StrEnum):
+    OPENED = "opened"
+    ESCALATED = "escalated"
+    GREW = "grew"
+    STILL_RUNNING = "still_running"
+    SNOOZED = "snoozed"
+    SNOOZE_EXPIRED = "snooze_expired"
+    QUIETING = "quieting"
+    AUTO_RESOLVED = "auto_resolved"
+    NO_SPIKE = "no_spike"
+
+
+@dataclass(frozen=True, slots=True)
+class OpenAlert:
+    state: AlertState
+    severity: Severity
+    last_spike_at: datetime
+    last_notified_at: datetime
+    notified_observed: float
+    snoozed_until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """quiet_for: how long without a spike closes the episode (the detector preset's
+    quiet_buckets × bucket). update_every / growth: an update is sent at most this
+    often, and only when the surge grew by this factor since people were last told."""
+
+    quiet_for: timedelta
+    update_every: timedelta = timedelta(minutes=15)
+    growth: float = 1.5
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    action: Action
+    reason: Reason
+    notify: bool
+    severity: Severity | None = None
+
+
+class TransitionRefused(ValueError):
+    """A person asked for a change the alert's state does not allow."""
+
+
+def severity_for(spike: Spike) -> Severity:
+    """Crisis surges are warnings, critical when far (4×) above expectation."""
+    if spike.kind is AlertKind.VOLUME_SURGE:
+        return Severity.INFO
+    if spike.kind is AlertKind.CHANNEL_SILENT:
+        return Severity.WARNING
+    ratio = spike.observed / spike.expected if spike.expected > 0 else float("inf")
+    return Severity.CRITICAL if ratio >= 4.0 else Severity.WARNING
+
+
+def decide(current: OpenAlert | None, spike: Spike | None, now: datetime, policy: Policy) -> Decision:
+    if current is None:
+        if spike is None:
+            return Decision(Action.NONE, Reason.NO_SPIKE, notify=False)
+        return Decision(Action.OPEN, Reason.OPENED, notify=True, severity=severity_for(spike))
+    if spike is None:
+        if now - current.last_spike_at >= policy.quiet_for:
+            return Decision(Action.RESOLVE, Reason.AUTO_RESOLVED, notify=True)
+        return Decision(Action.NONE, Reason.QUIETING, notify=False)
+    severity = severity_for(spike)
+    if _SEVERITY_RANK[severity] < _SEVERITY_RANK[current.severity]:
+        severity = current.severity  # an episode never de-escalates while it runs
+    snoozed = current.state is AlertState.SNOOZED
+    if snoozed and current.snoozed_until is not None and now < current.snoozed_until:
+        return Decision(Action.TOUCH, Reason.SNOOZED, notify=False, severity=severity)
+    if snoozed:
+        return Decision(Action.UPDATE, Reason.SNOOZE_EXPIRED, notify=True, severity=severity)
+    if _SEVERITY_RANK[severity] > _SEVERITY_RANK[current.severity]:
+        return Decision(Action.UPDATE, Reason.ESCALATED, notify=True, severity=severity)
+    grew = spike.observed >= current.notified_observed * policy.growth
+    if grew and now - current.last_notified_at >= policy.update_every:
+        return Decision(Action.UPDATE, Reason.GREW, notify=True, severity=severity)
+    return Decision(Action.TOUCH, Reason.STILL_RUNNING, notify=False, severity=severity)
+
+
+def check_acknowledge(state: AlertState) -> None:
+    if state is AlertState.RESOLVED:
+        raise TransitionRefused("alert is resolved; nothing to acknowledge")
+    if state is AlertState.ACKNOWLEDGED:
+        raise TransitionRefused("alert is already acknowledged")
+
+
+def check_snooze(state: AlertState, until: datetime | None, now: datetime) -> datetime:
+    if state is AlertState.RESOLVED:
+        raise TransitionRefused("alert is resolved; nothing to snooze")
+    if until is None:
+        raise TransitionRefused("snooze needs `until`")
+    if until <= now:
+        raise TransitionRefused("`until` must be in the future")
+    if until - now > MAX_SNOOZE:
+        raise TransitionRefused("snooze for at most 7 days")
+    return until
+
+
+def check_resolve(state: AlertState) -> None:
+    if state is AlertState.RESOLVED:
+        raise TransitionRefused("alert is already resolved")
+
+
+def group_spikes(spikes: list[Spike], open_kinds: set[AlertKind]) -> list[Spike]:
+    """One episode pages once: a volume rise that comes with a negative or parody
+    surge (now, or one already open) is folded into that alert's evidence."""
+    crisis = [s for s in spikes if s.kind in CRISIS_KINDS]
+    volume = [s for s in spikes if s.kind is AlertKind.VOLUME_SURGE]
+    crisis_running = bool(crisis) or any(k in open_kinds for k in CRISIS_KINDS)
+    if not volume or not crisis_running:
+        return spikes
+    vol = volume[0]
+    folded = {"observed": vol.observed, "expected": vol.expected, "score": vol.score}
+    out: list[Spike] = []
+    for spike in spikes:
+        if spike.kind is AlertKind.VOLUME_SURGE:
+            continue
+        if spike.kind in CRISIS_KINDS:
+            spike = Spike(
+                spike.kind,
+                spike.observed,
+                spike.expected,
+                spike.score,
+                {**spike.evidence, "volume": folded},
+            )
+        out.append(spike)
+    return out

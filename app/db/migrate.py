@@ -1,0 +1,34 @@
+"""Apply Alembic migrations programmatically (`groundswell migrate`, and on serve)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def alembic_config(database_url: str) -> Config:
+    cfg = Config(str(PROJECT_ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    cfg.attributes["database_url"] = database_url
+    cfg.attributes["configure_logger"] = False
+    return cfg
+
+
+def upgrade_head(engine: Engine) -> None:
+    """Bring the database to the newest schema (an empty SQLite file just works)."""
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def downgrade_base(engine: Engine) -> None:
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "base")

@@ -1,0 +1,83 @@
+"""Alerts: the open alert per (watch, kind), history events, snapshots, listing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.core.model import AlertKind, AlertSnapshot, AlertState, Severity
+from app.db.tables import Alert, AlertEvent, Watch
+
+
+def open_alerts(session: Session, watch_id: str) -> dict[AlertKind, Alert]:
+    stmt = select(Alert).where(Alert.watch_id == watch_id, Alert.state != AlertState.RESOLVED.value)
+    return {AlertKind(a.kind): a for a in session.scalars(stmt)}
+
+
+def get(session: Session, alert_id: str, *, for_update: bool = False) -> Alert | None:
+    stmt = select(Alert).where(Alert.id == alert_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return session.scalar(stmt)
+
+
+def record_event(
+    session: Session, alert_id: str, type_: str, reason: str, at: datetime, by: str | None
+) -> None:
+    session.add(AlertEvent(alert_id=alert_id, type=type_, reason=reason, at=at, by=by))
+
+
+def history(session: Session, alert_id: str) -> list[AlertEvent]:
+    stmt = select(AlertEvent).where(AlertEvent.alert_id == alert_id).order_by(AlertEvent.id)
+    return list(session.scalars(stmt))
+
+
+def page(
+    session: Session,
+    *,
+    watch_id: str | None,
+    state: str | None,
+    kind: str | None,
+    before: tuple[datetime, str] | None,
+    limit: int,
+) -> list[Alert]:
+    """Newest first, keyset-paged on (opened_at, id)."""
+    stmt = select(Alert)
+    if watch_id:
+        stmt = stmt.where(Alert.watch_id == watch_id)
+    if state:
+        stmt = stmt.where(Alert.state == state)
+    if kind:
+        stmt = stmt.where(Alert.kind == kind)
+    if before is not None:
+        at, aid = before
+        stmt = stmt.where((Alert.opened_at < at) | ((Alert.opened_at == at) & (Alert.id < aid)))
+    stmt = stmt.order_by(Alert.opened_at.desc(), Alert.id.desc()).limit(limit)
+    return list(session.scalars(stmt))
+
+
+def snapshot(alert: Alert, watch_name: str) -> AlertSnapshot:
+    return AlertSnapshot(
+        id=alert.id,
+        watch_id=alert.watch_id,
+        watch_name=watch_name,
+        kind=AlertKind(alert.kind),
+        state=AlertState(alert.state),
+        severity=Severity(alert.severity),
+        opened_at=alert.opened_at,
+        updated_at=alert.updated_at,
+        evidence=alert.evidence,
+        guidance=alert.guidance,
+        acknowledged_by=alert.acknowledged_by,
+        acknowledged_at=alert.acknowledged_at,
+        snoozed_until=alert.snoozed_until,
+        resolved_by=alert.resolved_by,
+        resolved_at=alert.resolved_at,
+    )
+
+
+def snapshot_of(session: Session, alert: Alert) -> AlertSnapshot:
+    watch = session.get(Watch, alert.watch_id)
+    return snapshot(alert, watch.name if watch else alert.watch_id)

@@ -1,0 +1,116 @@
+"""Outbox: notifications committed with the alert change; claimed, sent, recorded."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from app.db.base import new_id
+from app.db.tables import OutboxMessage, SlackMessageRef
+
+
+def enqueue(
+    session: Session,
+    *,
+    alert_id: str,
+    target: str,
+    event_type: str,
+    payload: dict[str, Any],
+    now: datetime,
+    subscription_id: str | None = None,
+    slack_channel: str | None = None,
+) -> OutboxMessage:
+    msg = OutboxMessage(
+        id=new_id("msg"),
+        alert_id=alert_id,
+        target=target,
+        subscription_id=subscription_id,
+        slack_channel=slack_channel,
+        event_type=event_type,
+        payload=payload,
+        created_at=now,
+        state="pending",
+        next_attempt_at=now,
+        attempts=0,
+    )
+    session.add(msg)
+    return msg
+
+
+def claim_due(session: Session, now: datetime, lease: timedelta, limit: int = 50) -> list[str]:
+    """Take up to `limit` due messages, leasing them so no other worker sends them.
+
+    A crashed claim becomes due again when its lease runs out. On PostgreSQL the
+    rows are locked with SKIP LOCKED, so two workers never take the same one."""
+    stmt = (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.state == "pending",
+            OutboxMessage.next_attempt_at <= now,
+            (OutboxMessage.locked_until.is_(None)) | (OutboxMessage.locked_until <= now),
+        )
+        .order_by(OutboxMessage.created_at, OutboxMessage.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    ids = list(session.scalars(stmt))
+    if ids:
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids))
+            .values(locked_until=now + lease)
+        )
+    return ids
+
+
+def mark_sent(msg: OutboxMessage, now: datetime) -> None:
+    msg.state = "sent"
+    msg.sent_at = now
+    msg.locked_until = None
+    msg.attempts += 1
+    msg.last_error = None
+
+
+def mark_retry(msg: OutboxMessage, next_at: datetime, error: str) -> None:
+    msg.attempts += 1
+    msg.next_attempt_at = next_at
+    msg.locked_until = None
+    msg.last_error = error[:500]
+
+
+def mark_dead(msg: OutboxMessage, error: str) -> None:
+    msg.attempts += 1
+    msg.state = "dead"
+    msg.locked_until = None
+    msg.last_error = error[:500]
+
+
+def earlier_pending(session: Session, msg: OutboxMessage) -> bool:
+    """Is an older message for the same alert and target still unsent?"""
+    stmt = select(OutboxMessage.id).where(
+        OutboxMessage.alert_id == msg.alert_id,
+        OutboxMessage.target == msg.target,
+        OutboxMessage.subscription_id.is_(None)
+        if msg.subscription_id is None
+        else OutboxMessage.subscription_id == msg.subscription_id,
+        OutboxMessage.state == "pending",
+        OutboxMessage.created_at < msg.created_at,
+    )
+    return session.scalar(stmt.limit(1)) is not None
+
+
+def slack_ref(session: Session, alert_id: str) -> SlackMessageRef | None:
+    return session.get(SlackMessageRef, alert_id)
+
+
+def save_slack_ref(session: Session, alert_id: str, channel: str, ts: str, now: datetime) -> None:
+    session.add(SlackMessageRef(alert_id=alert_id, channel=channel, ts=ts, posted_at=now))
+
+
+def counts(session: Session) -> dict[str, int]:
+    stmt = select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)
+    return {state: n for state, n in session.execute(stmt)}

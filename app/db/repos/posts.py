@@ -1,0 +1,105 @@
+"""Posts: idempotent insert, own posts, listing, samples for alert evidence."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from app.core.model import OwnPost
+from app.db.tables import Post
+from app.db.upsert import insert_for
+
+
+def insert_new(session: Session, rows: Sequence[dict[str, Any]]) -> set[tuple[str, str]]:
+    """Insert rows not seen before; returns the (channel, external_id) actually inserted.
+
+    The unique (watch, channel, external_id) constraint has the final word."""
+    if not rows:
+        return set()
+    stmt = (
+        insert_for(session, Post)
+        .values(list(rows))
+        .on_conflict_do_nothing(index_elements=["watch_id", "channel", "external_id"])
+        .returning(Post.channel, Post.external_id)
+    )
+    return {(r.channel, r.external_id) for r in session.execute(stmt)}
+
+
+def existing_keys(
+    session: Session, watch_id: str, keys: Sequence[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Which of these (channel, external_id) the watch already has."""
+    found: set[tuple[str, str]] = set()
+    ids = sorted({ext for _, ext in keys})
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        stmt = select(Post.channel, Post.external_id).where(
+            Post.watch_id == watch_id, Post.external_id.in_(chunk)
+        )
+        found.update((r.channel, r.external_id) for r in session.execute(stmt))
+    return found & set(keys)
+
+
+def recent_own_posts(
+    session: Session, watch_id: str, since: datetime, limit: int = 50
+) -> list[OwnPost]:
+    stmt = (
+        select(Post.id, Post.text)
+        .where(Post.watch_id == watch_id, Post.is_own.is_(True), Post.created_at >= since)
+        .order_by(Post.created_at.desc())
+        .limit(limit)
+    )
+    return [OwnPost(id=str(r.id), text=r.text) for r in session.execute(stmt)]
+
+
+def page(
+    session: Session,
+    watch_id: str,
+    *,
+    label: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    after_id: int | None,
+    limit: int,
+) -> list[Post]:
+    """Newest first, keyset-paged on id."""
+    stmt: Select[tuple[Post]] = select(Post).where(Post.watch_id == watch_id)
+    if label in ("negative", "neutral", "positive"):
+        stmt = stmt.where(Post.sentiment == label)
+    elif label == "irony":
+        stmt = stmt.where(Post.irony.is_(True))
+    elif label == "offensive":
+        stmt = stmt.where(Post.offensive.is_(True))
+    elif label == "parody":
+        stmt = stmt.where(Post.parody.is_(True) | Post.irony.is_(True))
+    elif label == "own":
+        stmt = stmt.where(Post.is_own.is_(True))
+    if since is not None:
+        stmt = stmt.where(Post.created_at >= since)
+    if until is not None:
+        stmt = stmt.where(Post.created_at < until)
+    if after_id is not None:
+        stmt = stmt.where(Post.id < after_id)
+    return list(session.scalars(stmt.order_by(Post.id.desc()).limit(limit)))
+
+
+def samples(
+    session: Session, watch_id: str, kind: str, since: datetime, limit: int = 3
+) -> list[Post]:
+    """The most telling posts of a surge: most negative / most parodic / most reach."""
+    stmt = select(Post).where(
+        Post.watch_id == watch_id, Post.created_at >= since, Post.is_own.is_(False)
+    )
+    if kind == "negative_surge":
+        stmt = stmt.where(Post.sentiment == "negative").order_by(Post.p_negative.desc())
+    elif kind == "parody_surge":
+        stmt = stmt.where(Post.parody.is_(True) | Post.irony.is_(True)).order_by(
+            Post.parody_score.desc(), Post.p_irony.desc()
+        )
+    else:
+        stmt = stmt.order_by(Post.author_followers.desc().nulls_last(), Post.id.desc())
+    return list(session.scalars(stmt.limit(limit)))

@@ -1,0 +1,34 @@
+"""Watches: lookups, paging, detection flags."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app.db.tables import Watch
+
+
+def get(session: Session, watch_id: str) -> Watch | None:
+    return session.get(Watch, watch_id)
+
+
+def page(session: Session, *, after: str | None, limit: int) -> list[Watch]:
+    stmt = select(Watch)
+    if after:
+        stmt = stmt.where(Watch.id > after)
+    return list(session.scalars(stmt.order_by(Watch.id).limit(limit)))
+
+
+def all_ids(session: Session) -> list[str]:
+    return list(session.scalars(select(Watch.id).order_by(Watch.id)))
+
+
+def dirty_ids(session: Session) -> list[str]:
+    return list(session.scalars(select(Watch.id).where(Watch.detect_dirty.is_(True))))
+
+
+def mark_dirty(session: Session, watch_id: str, *, stale: bool) -> None:
+    values: dict[str, bool] = {"detect_dirty": True}
+    if stale:
+        values["detector_stale"] = True
+    session.execute(update(Watch).where(Watch.id == watch_id).values(**values))

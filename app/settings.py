@@ -1,0 +1,75 @@
+"""Settings: the one configuration object, read from GROUNDSWELL_* environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SLACK_DEFAULT_API_URL = "https://slack.com/api/"
+SENSITIVITIES = ("low", "medium", "high")
+
+
+class Settings(BaseSettings):
+    """Everything the service can be told. Built once in `cli` and passed down."""
+
+    model_config = SettingsConfigDict(env_prefix="GROUNDSWELL_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///groundswell.db",
+        description="SQLAlchemy URL; default a SQLite file in the working directory.",
+    )
+    bootstrap_api_key: SecretStr | None = Field(
+        default=None, description="Accepted as a Bearer key; stored hashed at start."
+    )
+    slack_bot_token: SecretStr | None = None
+    slack_api_url: str = SLACK_DEFAULT_API_URL
+    slack_signing_secret: SecretStr | None = None
+    slack_default_channel: str | None = None
+    allow_private_targets: bool = False
+    model_dir: Path | None = Field(
+        default=None, description="Model version dir or models root; default the bundled models/."
+    )
+    scheduler_enabled: bool = True
+    detect_interval_seconds: float = 30.0
+    deliver_interval_seconds: float = 5.0
+    default_sensitivity: str = "medium"
+    migrate_on_start: bool = True
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_db_url(cls, value: str) -> str:
+        value = value.strip()
+        if value.startswith("postgres://"):
+            value = "postgresql+psycopg://" + value[len("postgres://") :]
+        elif value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value[len("postgresql://") :]
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _slash_terminated(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("slack_api_url must be an http(s) URL")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("default_sensitivity")
+    @classmethod
+    def _known_sensitivity(cls, value: str) -> str:
+        if value not in SENSITIVITIES:
+            raise ValueError(f"sensitivity must be one of {', '.join(SENSITIVITIES)}")
+        return value
+
+    @field_validator("bootstrap_api_key")
+    @classmethod
+    def _strong_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("bootstrap_api_key must be at least 16 characters")
+        return value
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment (and explicit overrides, which win)."""
+    return Settings(**overrides)  # type: ignore[arg-type]
