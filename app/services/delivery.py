@@ -1,0 +1,161 @@
+"""Drain the outbox: claim due messages, send each, record the outcome.
+
+"Sent" is recorded only after the send succeeded, in the same short transaction
+that stores the Slack message's ts. A crash between a send and that commit can
+repeat that one send (at-least-once); nothing is ever lost, and a restart does
+not re-send what was recorded as sent.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.core.model import AlertKind, AlertSnapshot, AlertState, Severity
+from app.core.ports import Clock, DeliveryError, SlackPort, WebhookPort
+from app.db.repos import outbox as outbox_repo
+from app.db.repos import subscriptions as subs_repo
+from app.db.session import unit_of_work
+from app.db.tables import OutboxMessage, Subscription
+from app.notify.slack_blocks import render_alert
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=2)
+MAX_ATTEMPTS = 12
+BASE_DELAY = 5.0
+MAX_DELAY = 3600.0
+WAIT_FOR_EARLIER = timedelta(seconds=2)
+
+
+@dataclass(slots=True)
+class DrainResult:
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def backoff(attempts: int, retry_after: float | None, rng: random.Random) -> timedelta:
+    """Exponential backoff with ±20 % jitter, at least what the peer asked for."""
+    delay = min(MAX_DELAY, BASE_DELAY * 2 ** max(0, attempts - 1)) * rng.uniform(0.8, 1.2)
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    return timedelta(seconds=delay)
+
+
+def drain_outbox(
+    factory: sessionmaker[Session],
+    *,
+    clock: Clock,
+    slack: SlackPort | None,
+    webhooks: WebhookPort,
+    rng: random.Random | None = None,
+    limit: int = 50,
+) -> DrainResult:
+    rng = rng or random.Random()
+    result = DrainResult()
+    with unit_of_work(factory) as session:
+        ids = outbox_repo.claim_due(session, clock.now(), LEASE, limit)
+    for msg_id in ids:
+        with unit_of_work(factory) as session:
+            msg = session.get(OutboxMessage, msg_id)
+            if msg is None or msg.state != "pending":
+                continue
+            _deliver_one(session, msg, clock.now(), slack, webhooks, rng, result)
+    return result
+
+
+def _deliver_one(
+    session: Session,
+    msg: OutboxMessage,
+    now: datetime,
+    slack: SlackPort | None,
+    webhooks: WebhookPort,
+    rng: random.Random,
+    result: DrainResult,
+) -> None:
+    try:
+        if msg.target == "slack":
+            done = _send_slack(session, msg, now, slack)
+            if not done:  # waits for an earlier message of the same alert
+                msg.next_attempt_at = now + WAIT_FOR_EARLIER
+                msg.locked_until = None
+                return
+        else:
+            _send_webhook(session, msg, now, webhooks)
+        outbox_repo.mark_sent(msg, now)
+        result.sent += 1
+    except DeliveryError as exc:
+        error = f"{msg.target}: {exc.reason}"
+        result.errors.append(error)
+        if exc.gone and msg.subscription_id:
+            sub = session.get(Subscription, msg.subscription_id)
+            if sub is not None:
+                subs_repo.disable(sub, now, "endpoint answered 410 Gone")
+        if exc.retryable and msg.attempts + 1 < MAX_ATTEMPTS:
+            outbox_repo.mark_retry(msg, now + backoff(msg.attempts + 1, exc.retry_after, rng), error)
+            result.retried += 1
+            log.warning("delivery %s failed, will retry: %s", msg.id, exc.reason)
+        else:
+            outbox_repo.mark_dead(msg, error)
+            result.dead += 1
+            log.error("delivery %s failed for good: %s", msg.id, exc.reason)
+
+
+def _snapshot(payload: dict[str, Any]) -> AlertSnapshot:
+    data = payload["data"]
+    return AlertSnapshot(
+        id=data["id"],
+        watch_id=data["watch_id"],
+        watch_name=data["watch_name"],
+        kind=AlertKind(data["kind"]),
+        state=AlertState(data["state"]),
+        severity=Severity(data["severity"]),
+        opened_at=datetime.fromisoformat(data["opened_at"]),
+        updated_at=datetime.fromisoformat(data["updated_at"]),
+        evidence=data["evidence"],
+        guidance=data["guidance"],
+        acknowledged_by=data.get("acknowledged_by"),
+        acknowledged_at=_dt(data.get("acknowledged_at")),
+        snoozed_until=_dt(data.get("snoozed_until")),
+        resolved_by=data.get("resolved_by"),
+        resolved_at=_dt(data.get("resolved_at")),
+    )
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _send_slack(
+    session: Session, msg: OutboxMessage, now: datetime, slack: SlackPort | None
+) -> bool:
+    if slack is None:
+        raise DeliveryError("Slack is not configured", retryable=False)
+    text, blocks = render_alert(_snapshot(msg.payload))
+    ref = outbox_repo.slack_ref(session, msg.alert_id)
+    if ref is None and msg.event_type == "alert.opened":
+        channel, ts = slack.post(msg.slack_channel or "", text, blocks)
+        outbox_repo.save_slack_ref(session, msg.alert_id, channel, ts, now)
+        return True
+    if ref is None:
+        if outbox_repo.earlier_pending(session, msg):
+            return False
+        raise DeliveryError("no Slack message to update (the first post failed)", retryable=False)
+    slack.update(ref.channel, ref.ts, text, blocks)
+    return True
+
+
+def _send_webhook(session: Session, msg: OutboxMessage, now: datetime, webhooks: WebhookPort) -> None:
+    sub = session.get(Subscription, msg.subscription_id) if msg.subscription_id else None
+    if sub is None or sub.disabled_at is not None:
+        raise DeliveryError("subscription deleted or disabled", retryable=False)
+    body = json.dumps(msg.payload, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    webhooks.send(sub.url, sub.secret, msg.id, now, body)

@@ -1,0 +1,221 @@
+"""Detect surges for one watch and carry the alert lifecycle into the outbox, atomically."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.core.buckets import BUCKET, bucket_start
+from app.core.detect import WatchDetector
+from app.core.events import iso
+from app.core.guidance import guidance_for
+from app.core.lifecycle import Action, Decision, OpenAlert, Policy, decide, group_spikes
+from app.core.model import AlertKind, AlertState, BucketCounts, Severity, Spike
+from app.db.base import new_id
+from app.db.repos import alerts as alerts_repo
+from app.db.repos import buckets as buckets_repo
+from app.db.repos import posts as posts_repo
+from app.db.repos import watches as watches_repo
+from app.db.tables import Alert, Watch
+from app.services.outbound import SlackTarget, enqueue_event
+
+log = logging.getLogger(__name__)
+
+HISTORY = timedelta(days=28)
+# A closed bucket is committed to the detector this long after it ends, so that
+# posts arriving a little late still land before it is frozen.
+LATE_GRACE = timedelta(minutes=1)
+# Spikes of the last committed bucket still count as "now" if it is this recent.
+RECENT = 3 * BUCKET
+SAMPLE_POSTS = 3
+AUTO = "groundswell"
+
+
+@dataclass(slots=True)
+class DetectOutcome:
+    watch_id: str
+    spikes: list[str] = field(default_factory=list)
+    actions: dict[str, str] = field(default_factory=dict)
+    queued: int = 0
+
+
+def detect_watch(
+    session: Session, *, watch_id: str, now: datetime, slack: SlackTarget
+) -> DetectOutcome:
+    """One detection pass for one watch, in the caller's transaction."""
+    outcome = DetectOutcome(watch_id)
+    watch = watches_repo.get(session, watch_id)
+    if watch is None:
+        return outcome
+    detector, spikes = _advance(session, watch, now)
+    current = bucket_start(now)
+    for start, elapsed in ((current - BUCKET, 1.0), (current, _elapsed(now, current))):
+        if detector.next_bucket is not None and start < detector.next_bucket:
+            continue  # already committed
+        counts = buckets_repo.read_range(session, watch.id, start, start + BUCKET)
+        bucket = counts[0] if counts else BucketCounts(start)
+        spikes.extend(detector.peek(bucket, elapsed))
+    watch.detector_state = detector.to_state()
+    watch.detector_next_bucket = detector.next_bucket
+    watch.detector_stale = False
+    watch.detect_dirty = False
+
+    by_kind: dict[AlertKind, Spike] = {}
+    for spike in spikes:
+        best = by_kind.get(spike.kind)
+        if best is None or spike.score > best.score:
+            by_kind[spike.kind] = spike
+    open_alerts = alerts_repo.open_alerts(session, watch.id)
+    grouped = {s.kind: s for s in group_spikes(list(by_kind.values()), set(open_alerts))}
+    outcome.spikes = sorted(str(k) for k in grouped)
+    policy = Policy(quiet_for=detector.preset.quiet_buckets * BUCKET)
+    for kind in AlertKind:
+        alert = open_alerts.get(kind)
+        spike = grouped.get(kind)
+        decision = decide(_open_view(alert), spike, now, policy)
+        if decision.action is Action.NONE:
+            continue
+        outcome.actions[str(kind)] = f"{decision.action}:{decision.reason}"
+        outcome.queued += _apply(session, watch, kind, alert, spike, decision, now, slack)
+    return outcome
+
+
+def _elapsed(now: datetime, start: datetime) -> float:
+    return max(1e-3, min(1.0, (now - start) / BUCKET))
+
+
+def _advance(session: Session, watch: Watch, now: datetime) -> tuple[WatchDetector, list[Spike]]:
+    """Commit every closed bucket to the detector; replay history when stale.
+
+    Returns the spikes of the last committed bucket when it is recent (older
+    buckets, and replayed history, never alert by themselves)."""
+    feed_end = bucket_start(now - LATE_GRACE)  # start of the first bucket still open
+    detector: WatchDetector | None = None
+    if watch.detector_state is not None and not watch.detector_stale:
+        detector = WatchDetector.from_state(watch.detector_state)
+    if detector is None or detector.next_bucket is None:
+        detector = WatchDetector.new(watch.sensitivity)
+        first = buckets_repo.earliest_since(session, watch.id, now - HISTORY)
+        start = first if first is not None else bucket_start(watch.created_at)
+    else:
+        start = max(detector.next_bucket, now - HISTORY)
+        if start != detector.next_bucket:
+            start = bucket_start(start)
+            detector = WatchDetector.new(watch.sensitivity)
+    spikes: list[Spike] = []
+    if start >= feed_end:
+        return detector, spikes
+    stored = {b.start: b for b in buckets_repo.read_range(session, watch.id, start, feed_end)}
+    at = start
+    while at < feed_end:
+        spikes = detector.feed(stored.get(at) or BucketCounts(at))
+        at += BUCKET
+    if feed_end - BUCKET < now - RECENT:
+        spikes = []
+    return detector, spikes
+
+
+def _open_view(alert: Alert | None) -> OpenAlert | None:
+    if alert is None:
+        return None
+    return OpenAlert(
+        state=AlertState(alert.state),
+        severity=Severity(alert.severity),
+        last_spike_at=alert.last_spike_at,
+        last_notified_at=alert.last_notified_at,
+        notified_observed=alert.notified_observed,
+        snoozed_until=alert.snoozed_until,
+    )
+
+
+def _evidence(session: Session, watch: Watch, spike: Spike, now: datetime) -> dict[str, Any]:
+    since = now - 2 * BUCKET
+    samples = posts_repo.samples(session, watch.id, str(spike.kind), since, SAMPLE_POSTS)
+    return {
+        **spike.evidence,
+        "observed": spike.observed,
+        "expected": spike.expected,
+        "score": spike.score,
+        "measured_at": iso(now),
+        "samples": [
+            {
+                "text": p.text,
+                "url": p.url,
+                "author": p.author_handle,
+                "followers": p.author_followers,
+                "created_at": iso(p.created_at),
+                "sentiment": p.sentiment,
+                "irony": p.irony,
+                "parody": p.parody,
+            }
+            for p in samples
+        ],
+    }
+
+
+def _apply(
+    session: Session,
+    watch: Watch,
+    kind: AlertKind,
+    alert: Alert | None,
+    spike: Spike | None,
+    decision: Decision,
+    now: datetime,
+    slack: SlackTarget,
+) -> int:
+    event_type: str | None = None
+    if decision.action is Action.OPEN and spike is not None:
+        evidence = _evidence(session, watch, spike, now)
+        alert = Alert(
+            id=new_id("alr"),
+            watch_id=watch.id,
+            kind=str(kind),
+            state=AlertState.OPEN.value,
+            severity=str(decision.severity),
+            opened_at=now,
+            updated_at=now,
+            last_spike_at=now,
+            last_notified_at=now,
+            notified_observed=spike.observed,
+            peak_score=spike.score,
+            evidence=evidence,
+            guidance=guidance_for(kind, evidence),
+        )
+        session.add(alert)
+        session.flush()
+        event_type = "alert.opened"
+    elif alert is not None and spike is not None:  # UPDATE or TOUCH
+        alert.evidence = _evidence(session, watch, spike, now)
+        alert.severity = str(decision.severity or alert.severity)
+        alert.last_spike_at = now
+        alert.updated_at = now
+        alert.peak_score = max(alert.peak_score, spike.score)
+        if decision.notify:
+            alert.last_notified_at = now
+            alert.notified_observed = spike.observed
+            if alert.state == AlertState.SNOOZED.value:
+                alert.state = AlertState.OPEN.value
+                alert.snoozed_until = None
+            event_type = "alert.updated"
+    elif alert is not None and decision.action is Action.RESOLVE:
+        alert.state = AlertState.RESOLVED.value
+        alert.resolved_at = now
+        alert.resolved_by = AUTO
+        alert.updated_at = now
+        event_type = "alert.resolved"
+    if alert is None or event_type is None:
+        return 0
+    alerts_repo.record_event(session, alert.id, event_type, str(decision.reason), now, AUTO)
+    log.info("alert %s %s (%s) for watch %s", alert.id, event_type, decision.reason, watch.id)
+    return enqueue_event(
+        session,
+        alert=alerts_repo.snapshot(alert, watch.name),
+        event_type=event_type,
+        now=now,
+        slack=slack,
+        watch_slack_channel=watch.slack_channel,
+    )

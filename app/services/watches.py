@@ -1,0 +1,100 @@
+"""Create, change and delete watches; terms and handles are checked here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from app.core.normalise import normalise_handle, normalise_text
+from app.db.base import new_id
+from app.db.tables import Watch
+
+SENSITIVITIES = ("low", "medium", "high")
+
+
+class WatchInvalid(ValueError):
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class WatchSpec:
+    name: str
+    terms: list[str]
+    own_handles: list[str]
+    sensitivity: str = "medium"
+    slack_channel: str | None = None
+    channels: list[str] | None = None
+
+
+def _clean_list(values: list[str], field: str, handles: bool = False) -> list[str]:
+    out: list[str] = []
+    for value in values:
+        clean = normalise_handle(value) if handles else normalise_text(value)
+        if not clean:
+            raise WatchInvalid(field, "must not contain empty entries")
+        if clean not in out:
+            out.append(clean)
+    return out
+
+
+def _check(spec: WatchSpec) -> WatchSpec:
+    name = normalise_text(spec.name)
+    if not name:
+        raise WatchInvalid("name", "is empty")
+    if spec.sensitivity not in SENSITIVITIES:
+        raise WatchInvalid("sensitivity", f"must be one of {', '.join(SENSITIVITIES)}")
+    terms = _clean_list(spec.terms, "terms")
+    handles = _clean_list(spec.own_handles, "own_handles", handles=True)
+    if not terms and not handles:
+        raise WatchInvalid("terms", "give at least one term or own handle")
+    channel = spec.slack_channel.strip() if spec.slack_channel else None
+    return WatchSpec(name, terms, handles, spec.sensitivity, channel or None, spec.channels or [])
+
+
+def create(session: Session, spec: WatchSpec, now: datetime) -> Watch:
+    spec = _check(spec)
+    watch = Watch(
+        id=new_id("wch"),
+        name=spec.name,
+        terms=spec.terms,
+        own_handles=spec.own_handles,
+        channels=spec.channels or [],
+        sensitivity=spec.sensitivity,
+        slack_channel=spec.slack_channel,
+        created_at=now,
+        updated_at=now,
+        detector_state=None,
+        detector_stale=True,
+        detect_dirty=False,
+    )
+    session.add(watch)
+    session.flush()
+    return watch
+
+
+def update(session: Session, watch: Watch, changes: dict[str, object], now: datetime) -> Watch:
+    merged = WatchSpec(
+        name=str(changes.get("name", watch.name)),
+        terms=list(changes.get("terms", watch.terms)),  # type: ignore[call-overload]
+        own_handles=list(changes.get("own_handles", watch.own_handles)),  # type: ignore[call-overload]
+        sensitivity=str(changes.get("sensitivity", watch.sensitivity)),
+        slack_channel=changes.get("slack_channel", watch.slack_channel),  # type: ignore[arg-type]
+        channels=list(changes.get("channels", watch.channels)),  # type: ignore[call-overload]
+    )
+    spec = _check(merged)
+    if spec.sensitivity != watch.sensitivity:
+        watch.detector_stale = True  # thresholds changed: rebuild from history
+    watch.name, watch.terms, watch.own_handles = spec.name, spec.terms, spec.own_handles
+    watch.sensitivity, watch.slack_channel = spec.sensitivity, spec.slack_channel
+    watch.channels = spec.channels or []
+    watch.updated_at = now
+    return watch
+
+
+def delete(session: Session, watch: Watch) -> None:
+    session.delete(watch)
