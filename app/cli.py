@@ -1,17 +1,76 @@
-"""Command line: `groundswell serve | migrate | train | classify | check-model | detect-once`."""
+"""Command line: `groundswell serve | migrate | detect-once | train | classify | check-model`."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 
+import uvicorn
+from pydantic import ValidationError
+
+from app import logging as app_logging
+from app.db.migrate import upgrade_head
+from app.db.session import make_engine
+from app.jobs import tasks
 from app.ml import commands as ml_commands
+from app.runtime import build_runtime
+from app.settings import Settings, load_settings
+from app.web import create_app
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ValidationError as exc:
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) or "settings"
+            print(f"groundswell: GROUNDSWELL_{field.upper()}: {err['msg']}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = _settings()
+    app_logging.configure(settings.log_level)
+    runtime = build_runtime(settings)
+    uvicorn.run(create_app(runtime), host=args.host, port=args.port, workers=1,
+                log_config=None, access_log=False)
+    return 0
+
+
+def _migrate(_: argparse.Namespace) -> int:
+    settings = _settings()
+    app_logging.configure(settings.log_level)
+    engine = make_engine(settings.database_url)
+    upgrade_head(engine)
+    engine.dispose()
+    print("database is at the newest schema")
+    return 0
+
+
+def _detect_once(_: argparse.Namespace) -> int:
+    settings = _settings().model_copy(update={"scheduler_enabled": False})
+    app_logging.configure(settings.log_level)
+    runtime = build_runtime(settings)
+    n = tasks.detect_watches(runtime, only_dirty=False)
+    sent = tasks.deliver(runtime)
+    runtime.stop()
+    print(json.dumps({"watches": n, "sent": sent}))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="groundswell", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="apply migrations, start the API and the scheduler")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=_serve)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=_migrate)
+    sub.add_parser(
+        "detect-once", help="one detection pass over every watch, then deliver"
+    ).set_defaults(func=_detect_once)
     ml_commands.register(sub)
     return parser
 

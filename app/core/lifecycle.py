@@ -70,6 +70,10 @@ class TransitionRefused(ValueError):
     """A person asked for a change the alert's state does not allow."""
 
 
+class CommandInvalid(ValueError):
+    """A person's command is malformed (e.g. a snooze without a future `until`)."""
+
+
 def severity_for(spike: Spike) -> Severity:
     """Crisis surges are warnings, critical when far (4×) above expectation."""
     if spike.kind is AlertKind.VOLUME_SURGE:
@@ -116,11 +120,13 @@ def check_snooze(state: AlertState, until: datetime | None, now: datetime) -> da
     if state is AlertState.RESOLVED:
         raise TransitionRefused("alert is resolved; nothing to snooze")
     if until is None:
-        raise TransitionRefused("snooze needs `until`")
+        raise CommandInvalid("until: snooze needs `until`")
+    if until.tzinfo is None:
+        raise CommandInvalid("until: give a time zone (e.g. 2026-11-24T18:00:00Z)")
     if until <= now:
-        raise TransitionRefused("`until` must be in the future")
+        raise CommandInvalid("until: must be in the future")
     if until - now > MAX_SNOOZE:
-        raise TransitionRefused("snooze for at most 7 days")
+        raise CommandInvalid("until: snooze for at most 7 days")
     return until
 
 

@@ -48,7 +48,7 @@ def detect_watch(
 ) -> DetectOutcome:
     """One detection pass for one watch, in the caller's transaction."""
     outcome = DetectOutcome(watch_id)
-    watch = watches_repo.get(session, watch_id)
+    watch = watches_repo.get(session, watch_id, for_update=True)
     if watch is None:
         return outcome
     detector, spikes = _advance(session, watch, now)
@@ -62,7 +62,7 @@ def detect_watch(
     watch.detector_state = detector.to_state()
     watch.detector_next_bucket = detector.next_bucket
     watch.detector_stale = False
-    watch.detect_dirty = False
+    watch.detect_dirty = False  # callers serialise ingest and detection per watch
 
     by_kind: dict[AlertKind, Spike] = {}
     for spike in spikes:

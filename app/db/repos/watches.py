@@ -8,8 +8,9 @@ from sqlalchemy.orm import Session
 from app.db.tables import Watch
 
 
-def get(session: Session, watch_id: str) -> Watch | None:
-    return session.get(Watch, watch_id)
+def get(session: Session, watch_id: str, *, for_update: bool = False) -> Watch | None:
+    """for_update locks the row (PostgreSQL) so ingest and detection of a watch take turns."""
+    return session.get(Watch, watch_id, with_for_update=for_update)
 
 
 def page(session: Session, *, after: str | None, limit: int) -> list[Watch]:

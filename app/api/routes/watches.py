@@ -1,0 +1,75 @@
+"""/api/v1/watches: what to listen for."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+
+from app.api.deps import ApiKeyDep, RuntimeDep, UowDep
+from app.api.errors import NotFound
+from app.api.pagination import CursorParam, LimitParam, decode_cursor, encode_cursor
+from app.api.schemas import Page, WatchCreate, WatchRead, WatchUpdate
+from app.db.repos import watches as watches_repo
+from app.db.tables import Watch
+from app.services import watches as watch_service
+
+router = APIRouter(prefix="/api/v1/watches", tags=["watches"])
+
+
+def to_read(w: Watch) -> WatchRead:
+    return WatchRead(
+        id=w.id,
+        name=w.name,
+        terms=w.terms,
+        own_handles=w.own_handles,
+        sensitivity=w.sensitivity,
+        slack_channel=w.slack_channel,
+        channels=w.channels,
+        created_at=w.created_at,
+        updated_at=w.updated_at,
+    )
+
+
+def load(session: UowDep, watch_id: str) -> Watch:
+    watch = watches_repo.get(session, watch_id)
+    if watch is None:
+        raise NotFound("watch", watch_id)
+    return watch
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=WatchRead)
+def create_watch(body: WatchCreate, session: UowDep, runtime: RuntimeDep, _: ApiKeyDep) -> WatchRead:
+    """Create a watch: terms and the organisation's own handles to listen for."""
+    spec = watch_service.WatchSpec(**body.model_dump())
+    return to_read(watch_service.create(session, spec, runtime.clock.now()))
+
+
+@router.get("", response_model=Page[WatchRead])
+def list_watches(
+    session: UowDep, _: ApiKeyDep, limit: LimitParam = 50, cursor: CursorParam = None
+) -> Page[WatchRead]:
+    """All watches, a page at a time."""
+    rows = watches_repo.page(session, after=decode_cursor(cursor), limit=limit + 1)
+    nxt = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
+    return Page[WatchRead](items=[to_read(w) for w in rows[:limit]], next_cursor=nxt)
+
+
+@router.get("/{watch_id}", response_model=WatchRead)
+def get_watch(watch_id: str, session: UowDep, _: ApiKeyDep) -> WatchRead:
+    return to_read(load(session, watch_id))
+
+
+@router.patch("/{watch_id}", response_model=WatchRead)
+def update_watch(
+    watch_id: str, body: WatchUpdate, session: UowDep, runtime: RuntimeDep, _: ApiKeyDep
+) -> WatchRead:
+    """Change some fields of a watch; fields left out stay as they are."""
+    changes = body.model_dump(exclude_unset=True)
+    watch = watch_service.update(session, load(session, watch_id), changes, runtime.clock.now())
+    return to_read(watch)
+
+
+@router.delete("/{watch_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_watch(watch_id: str, session: UowDep, _: ApiKeyDep) -> Response:
+    """Delete a watch with its posts and alerts."""
+    watch_service.delete(session, load(session, watch_id))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

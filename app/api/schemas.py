@@ -1,0 +1,138 @@
+"""Request and response models of the REST API (kept apart from the tables)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+Sensitivity = Literal["low", "medium", "high"]
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+class WatchCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    terms: list[str] = Field(default_factory=list, max_length=200)
+    own_handles: list[str] = Field(default_factory=list, max_length=50)
+    sensitivity: Sensitivity = "medium"
+    slack_channel: str | None = Field(default=None, max_length=100)
+    channels: list[str] = Field(default_factory=list, max_length=20)
+
+
+class WatchUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    terms: list[str] | None = Field(default=None, max_length=200)
+    own_handles: list[str] | None = Field(default=None, max_length=50)
+    sensitivity: Sensitivity | None = None
+    slack_channel: str | None = Field(default=None, max_length=100)
+    channels: list[str] | None = Field(default=None, max_length=20)
+
+
+class WatchRead(BaseModel):
+    id: str
+    name: str
+    terms: list[str]
+    own_handles: list[str]
+    sensitivity: str
+    slack_channel: str | None
+    channels: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+
+class AuthorIn(BaseModel):
+    handle: str = Field(min_length=1, max_length=200)
+    followers: int | None = Field(default=None, ge=0)
+
+
+class MetricsIn(BaseModel):
+    likes: int = Field(default=0, ge=0)
+    shares: int = Field(default=0, ge=0)
+    replies: int = Field(default=0, ge=0)
+
+
+class PostIn(BaseModel):
+    external_id: str = Field(min_length=1, max_length=200)
+    text: str = Field(min_length=1, max_length=10_000)
+    created_at: datetime
+    url: AnyHttpUrl | None = None
+    author: AuthorIn
+    metrics: MetricsIn | None = None
+    channel: str = Field(default="api", min_length=1, max_length=50, pattern=r"^[A-Za-z0-9_.\-]+$")
+
+
+class PostBatch(BaseModel):
+    posts: list[PostIn] = Field(min_length=1, max_length=1000)
+
+
+class IngestOut(BaseModel):
+    accepted: int
+    duplicates: int
+
+
+class PostRead(BaseModel):
+    id: int
+    channel: str
+    external_id: str
+    text: str
+    created_at: datetime
+    url: str | None
+    author: dict[str, Any]
+    metrics: dict[str, int]
+    own: bool
+    labels: dict[str, Any]
+
+
+class AlertRead(BaseModel):
+    id: str
+    watch_id: str
+    watch_name: str
+    kind: str
+    state: str
+    severity: str
+    opened_at: str
+    updated_at: str
+    acknowledged_by: str | None = None
+    acknowledged_at: str | None = None
+    snoozed_until: str | None = None
+    resolved_by: str | None = None
+    resolved_at: str | None = None
+    evidence: dict[str, Any]
+    guidance: dict[str, Any]
+
+
+class AlertCommand(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    by: str = Field(min_length=1, max_length=200)
+    until: datetime | None = None
+
+
+class SubscriptionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: AnyHttpUrl
+    events: list[str] = Field(min_length=1, max_length=10)
+
+
+class SubscriptionRead(BaseModel):
+    id: str
+    url: str
+    events: list[str]
+    created_at: datetime
+    disabled_at: datetime | None = None
+    disabled_reason: str | None = None
+
+
+class SubscriptionCreated(SubscriptionRead):
+    secret: str = Field(description="Signing secret (whsec_…); shown only once.")
+
+
+class Problem(BaseModel):
+    detail: str

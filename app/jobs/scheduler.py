@@ -1,0 +1,72 @@
+"""The in-process APScheduler: detection and delivery jobs, and kicks to run them now."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+
+log = logging.getLogger(__name__)
+
+DETECT_DIRTY = "detect_dirty"
+DETECT_ALL = "detect_all"
+DELIVER = "deliver"
+
+
+class Jobs:
+    """Owns the scheduler. Jobs are code, so the job store is in memory; all durable
+    state (dirty flags, detector state, outbox) lives in our tables."""
+
+    def __init__(self) -> None:
+        self._scheduler = BackgroundScheduler(
+            jobstores={"default": MemoryJobStore()},
+            executors={"default": ThreadPoolExecutor(max_workers=3)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
+            timezone=UTC,
+        )
+        self._last_run: dict[str, datetime] = {}
+        self._lock = threading.Lock()
+
+    def add(self, job_id: str, func: Callable[[], Any], seconds: float) -> None:
+        def run() -> None:
+            try:
+                func()
+            except Exception:
+                log.exception("job %s failed", job_id)
+            finally:
+                with self._lock:
+                    self._last_run[job_id] = datetime.now(UTC)
+
+        self._scheduler.add_job(run, "interval", seconds=seconds, id=job_id, name=job_id,
+                                next_run_time=datetime.now(UTC))
+
+    def start(self) -> None:
+        self._scheduler.start()
+
+    def shutdown(self) -> None:
+        """Waits for running jobs, so an in-flight send is recorded before exit."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=True)
+
+    @property
+    def running(self) -> bool:
+        return bool(self._scheduler.running)
+
+    def kick(self, job_id: str) -> None:
+        """Run a job as soon as possible (a latency hint; correctness never needs it)."""
+        if not self._scheduler.running:
+            return
+        try:
+            self._scheduler.modify_job(job_id, next_run_time=datetime.now(UTC))
+        except Exception:  # noqa: BLE001 - a missed kick is only a delay
+            log.debug("kick of %s ignored", job_id)
+
+    def last_run(self, job_id: str) -> datetime | None:
+        with self._lock:
+            return self._last_run.get(job_id)
