@@ -1,0 +1,275 @@
+"""Causal, incremental baselines for one watch's bucketed post counts.
+
+Two small models, both updated one closed bucket at a time in O(1), both
+JSON-serialisable (``to_state`` / ``from_state``), standard library only:
+
+``CountBaseline``  -- what a count series (e.g. all posts per 5 minutes) is
+    expected to be in the next bucket, and how noisy it is.
+    expected = level x hour-of-day factor x day-of-week factor.  Noise is
+    modelled as Poisson plus a multiplicative part (negative-binomial
+    variance ``E + phi * E**2``), scored on the variance-stabilising
+    square-root scale so that small counts (0, 1, 2 posts) are not treated as
+    Gaussian.  ``phi`` is estimated from the series itself, separately for
+    each window length in ``SCALES``.
+
+``ShareBaseline``  -- the usual share of a label (negative, parody) among all
+    posts, and how much it wanders (beta-binomial over-dispersion ``rho``).
+
+Updates are winsorised: an observation further than ``CLIP`` standard
+deviations from expectation is pulled back to that bound before it moves the
+baseline, so a surge (or an outage) bends the baseline only slowly and cannot
+hide itself.
+
+Every constant below is a *time scale* or a *prior*, not a threshold; the
+alerting thresholds live in ``app.core.detect.PRESETS``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+BUCKETS_PER_HOUR = 12
+BUCKETS_PER_DAY = 288
+
+# Window lengths (in buckets) the detector scores.  Volume: the newest
+# 5-minute bucket (sharp bursts, fastest alert), the last hour and the last six
+# hours (a sustained rise that no single bucket shows; more counts give small
+# watches statistical power).  Shares: 5 and 30 minutes (a mix change must be
+# caught within half an hour).
+SCALES = (1, BUCKETS_PER_HOUR, 6 * BUCKETS_PER_HOUR)
+SHARE_SCALES = (1, 6)
+
+
+def _alpha(half_life_buckets: float) -> float:
+    """Per-update weight of an exponentially weighted mean with this half-life."""
+    return 1.0 - 0.5 ** (1.0 / half_life_buckets)
+
+
+# Level: half-life one day.  Long enough that an hours-long surge does not
+# become "normal", short enough to follow a watch that grows or shrinks.
+ALPHA_LEVEL = _alpha(BUCKETS_PER_DAY)
+# Hour-of-day factors: each slot is updated 12 times a day; half-life one week.
+ALPHA_HOUR = _alpha(BUCKETS_PER_HOUR * 7)
+# Day-of-week factors: each slot is updated 288 times a week; half-life 3 weeks.
+ALPHA_WEEKDAY = _alpha(BUCKETS_PER_DAY * 21)
+# Noise (phi, rho) and label shares: half-life three days.
+ALPHA_NOISE = _alpha(BUCKETS_PER_DAY * 3)
+ALPHA_SHARE = _alpha(BUCKETS_PER_DAY * 2)
+# Winsorising bound, in standard deviations.
+CLIP = 3.0
+# Additive smoothing (posts) for seasonal ratios: keeps the factors near 1 on
+# watches too quiet to show a daily rhythm.
+SEASON_SMOOTH = 1.0
+# Prior relative noise (phi) used until the series has shown its own, and the
+# floor afterwards (10 % multiplicative noise at least).
+PHI_PRIOR = 0.25
+PHI_MIN = 0.01
+# Beta prior for a label share: worth PRIOR_POSTS posts at PRIOR_SHARE.  A
+# deliberately high prior share keeps a brand-new watch from alerting on its
+# first few negative posts; real data overrides it after a few dozen posts.
+PRIOR_SHARE = 0.3
+PRIOR_POSTS = 20.0
+RHO_MIN = 0.001
+
+
+def _push(ring: list[float], sums: list[float], pos: int, value: float,
+          scales: tuple[int, ...]) -> None:
+    """Write value at ring[pos] (the oldest slot) and keep, for each scale k,
+    sums[i] = the newest k-1 values: add the new one, drop the one now k-1 back."""
+    size = len(ring)
+    ring[pos] = value
+    for i, k in enumerate(scales):
+        if k > 1:
+            sums[i] += value - ring[(pos - k + 1) % size]
+
+
+def sqrt_score(observed: float, expected: float, phi: float) -> float:
+    """Deviation on the Anscombe square-root scale, in standard deviations.
+
+    For Poisson counts 2*sqrt(x + 3/8) has variance ~1; with multiplicative
+    noise the variance becomes ~1 + phi * E.  Positive = more than expected.
+    """
+    d = 2.0 * (math.sqrt(observed + 0.375) - math.sqrt(expected + 0.375))
+    return d / math.sqrt(1.0 + phi * expected)
+
+
+class CountBaseline:
+    """Seasonal level + noise model of one count series (see module doc)."""
+
+    __slots__ = ("n", "level", "hour", "hour_n", "hour_sum", "wday", "wday_sum",
+                 "num", "den", "ring_obs", "ring_exp", "sum_obs", "sum_exp", "pos")
+
+    def __init__(self) -> None:
+        self.n = 0                       # buckets seen
+        self.level = 0.0                 # de-seasonalised mean per bucket
+        self.hour = [1.0] * 24           # hour-of-day factors (mean 1)
+        self.hour_n = [0] * 24
+        self.hour_sum = 24.0
+        self.wday = [1.0] * 7            # day-of-week factors (mean 1)
+        self.wday_sum = 7.0
+        self.num = [0.0] * len(SCALES)   # EW sum of (d^2 - 1) per scale
+        self.den = [0.0] * len(SCALES)   # EW sum of expected per scale
+        ring = max(SCALES)
+        self.ring_obs = [0.0] * ring     # last observations / expectations
+        self.ring_exp = [0.0] * ring
+        self.sum_obs = [0.0] * len(SCALES)  # sums over the newest k-1 of them
+        self.sum_exp = [0.0] * len(SCALES)
+        self.pos = 0
+
+    # -- reading -----------------------------------------------------------
+    def expected(self, hour: int, wday: int, seasonal: bool = True) -> float:
+        """Expected count of the next bucket (hour-of-day, day-of-week slot)."""
+        if not seasonal:
+            return self.level
+        return (self.level * self.hour[hour] * 24.0 / self.hour_sum
+                * self.wday[wday] * 7.0 / self.wday_sum)
+
+    def phi(self, i: int) -> float:
+        """Multiplicative noise of window SCALES[i] (prior-shrunk, floored)."""
+        return max(PHI_MIN, (self.num[i] + PHI_PRIOR) / (self.den[i] + 1.0))
+
+    def window(self, i: int, observed: float, expected: float) -> tuple[float, float]:
+        """(observed, expected) summed over the newest SCALES[i] buckets: the
+        one being scored plus the SCALES[i]-1 committed before it."""
+        return observed + self.sum_obs[i], expected + self.sum_exp[i]
+
+    # -- learning ----------------------------------------------------------
+    def update(self, x: float, expected: float, hour: int, wday: int,
+               sums: list[tuple[float, float]] | None = None,
+               learn: bool = True) -> None:
+        """Commit one closed bucket with count x whose expectation was
+        `expected`.  `sums` = the (observed, expected) of each scale for this
+        bucket (as scored), reused to learn the noise.  learn=False records
+        the bucket in the ring only (used while a source is known silent)."""
+        if learn:
+            if self.n:
+                phi1 = self.phi(0)
+                half = 0.5 * CLIP * math.sqrt(1.0 + phi1 * expected)
+                r = math.sqrt(expected + 0.375)
+                hi = (r + half) ** 2 - 0.375
+                lo = (r - half) ** 2 - 0.375 if r > half else 0.0
+                xw = hi if x > hi else (lo if x < lo else x)
+                for i, (o, e) in enumerate(sums or ()):
+                    d = sqrt_score(o, e, 0.0)
+                    cap = CLIP * CLIP * (1.0 + self.phi(i) * e)
+                    d2 = cap if d * d > cap else d * d
+                    self.num[i] += ALPHA_NOISE * (d2 - 1.0 - self.num[i])
+                    self.den[i] += ALPHA_NOISE * (e - self.den[i])
+            else:
+                xw = x
+            n = self.n + 1
+            hs = self.hour[hour] * 24.0 / self.hour_sum
+            ws = self.wday[wday] * 7.0 / self.wday_sum
+            a = ALPHA_LEVEL if n * ALPHA_LEVEL > 1.0 else 1.0 / n
+            self.level += a * (xw / (hs * ws) - self.level)
+            base = self.level
+            # hour-of-day factor: ratio to the day-of-week-adjusted level
+            hn = self.hour_n[hour] + 1
+            self.hour_n[hour] = hn
+            ah = ALPHA_HOUR if hn * ALPHA_HOUR > 1.0 else 1.0 / hn
+            ratio = (xw + SEASON_SMOOTH) / (base * ws + SEASON_SMOOTH) * (self.hour_sum / 24.0)
+            old = self.hour[hour]
+            new = old + ah * (ratio - old)
+            self.hour[hour] = new
+            self.hour_sum += new - old
+            if n > BUCKETS_PER_DAY * 7:  # weekday factors only after a week
+                ratio = (xw + SEASON_SMOOTH) / (base * hs + SEASON_SMOOTH) * (self.wday_sum / 7.0)
+                old = self.wday[wday]
+                new = old + ALPHA_WEEKDAY * (ratio - old)
+                self.wday[wday] = new
+                self.wday_sum += new - old
+            self.n = n
+        _push(self.ring_obs, self.sum_obs, self.pos, x, SCALES)
+        _push(self.ring_exp, self.sum_exp, self.pos, expected, SCALES)
+        self.pos = (self.pos + 1) % len(self.ring_obs)
+
+    # -- persistence -------------------------------------------------------
+    def to_state(self) -> dict[str, Any]:
+        return {s: getattr(self, s) for s in self.__slots__}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> CountBaseline:
+        obj = cls()
+        for s in cls.__slots__:
+            v = state[s]
+            setattr(obj, s, list(v) if isinstance(v, list) else v)
+        return obj
+
+
+class ShareBaseline:
+    """Usual share of one label among all posts, with beta-binomial noise.
+
+    share = (EW sum of label posts + prior) / (EW sum of all posts + prior).
+    rho: extra-binomial correlation per window scale, estimated like phi.
+    """
+
+    __slots__ = ("lab", "tot", "num", "den", "ring_lab", "ring_tot", "sum_lab", "sum_tot",
+                 "pos")
+
+    def __init__(self) -> None:
+        self.lab = 0.0
+        self.tot = 0.0
+        self.num = [0.0] * len(SHARE_SCALES)
+        self.den = [0.0] * len(SHARE_SCALES)
+        ring = max(SHARE_SCALES)
+        self.ring_lab = [0.0] * ring
+        self.ring_tot = [0.0] * ring
+        self.sum_lab = [0.0] * len(SHARE_SCALES)
+        self.sum_tot = [0.0] * len(SHARE_SCALES)
+        self.pos = 0
+
+    def share(self) -> float:
+        return (self.lab + PRIOR_SHARE * PRIOR_POSTS) / (self.tot + PRIOR_POSTS)
+
+    def rho(self, i: int) -> float:
+        if self.den[i] <= 0.0:
+            return RHO_MIN
+        return max(RHO_MIN, self.num[i] / self.den[i])
+
+    def window(self, i: int, lab: float, tot: float) -> tuple[float, float]:
+        """(label posts, all posts) over the newest SHARE_SCALES[i] buckets."""
+        return lab + self.sum_lab[i], tot + self.sum_tot[i]
+
+    @staticmethod
+    def score(o: float, n: float, p: float, rho: float) -> float:
+        """Binomial z (continuity-corrected) of o label posts among n."""
+        v = n * p * (1.0 - p) * (1.0 + rho * max(n - 1.0, 0.0))
+        if v <= 0.0:
+            return 0.0
+        return (o - n * p - 0.5) / math.sqrt(v)
+
+    def update(self, lab: float, tot: float,
+               sums: list[tuple[float, float]] | None = None) -> None:
+        p = self.share()
+        if tot > 0.0:
+            for i, (o, n) in enumerate(sums or ()):
+                v = n * p * (1.0 - p)
+                if v <= 0.0 or n < 2.0:
+                    continue
+                r2 = (o - n * p) ** 2
+                cap = CLIP * CLIP * v * (1.0 + self.rho(i) * (n - 1.0))
+                if r2 > cap:
+                    r2 = cap
+                self.num[i] += ALPHA_NOISE * (r2 - v - self.num[i])
+                self.den[i] += ALPHA_NOISE * (v * (n - 1.0) - self.den[i])
+            # winsorise the label count before it moves the share
+            sd = math.sqrt(tot * p * (1.0 - p) * (1.0 + self.rho(0) * (tot - 1.0)))
+            hi = tot * p + CLIP * sd
+            lw = hi if lab > hi else lab
+            self.lab = (1.0 - ALPHA_SHARE) * self.lab + lw
+            self.tot = (1.0 - ALPHA_SHARE) * self.tot + tot
+        _push(self.ring_lab, self.sum_lab, self.pos, lab, SHARE_SCALES)
+        _push(self.ring_tot, self.sum_tot, self.pos, tot, SHARE_SCALES)
+        self.pos = (self.pos + 1) % len(self.ring_lab)
+
+    def to_state(self) -> dict[str, Any]:
+        return {s: getattr(self, s) for s in self.__slots__}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> ShareBaseline:
+        obj = cls()
+        for s in cls.__slots__:
+            v = state[s]
+            setattr(obj, s, list(v) if isinstance(v, list) else v)
+        return obj

@@ -1,0 +1,285 @@
+"""Spike detection for one watch: volume, negative/parody share, silence.
+
+Pure, causal and incremental.  ``WatchDetector.feed`` commits one closed
+5-minute bucket and returns the spikes active at that bucket; ``peek``
+evaluates the still-open bucket without changing state.  The state is a
+JSON-ready dict so the service can keep it in the database between passes.
+
+What fires (thresholds per sensitivity preset, see ``PRESETS``):
+
+volume_surge    all posts in the newest bucket, or in the last hour, above
+                the seasonal baseline (``baseline.CountBaseline``) by
+                ``threshold`` standard deviations on the square-root scale,
+                AND at least ``min_ratio`` x expected AND ``min_excess``
+                posts more than expected.
+negative_surge  the SHARE of negative posts (newest bucket or last hour)
+parody_surge    above its usual share (``baseline.ShareBaseline``) by the same
+                three tests, on the label count.  A surge of positive or
+                neutral posts lowers these shares, so it cannot fire them.
+channel_silent  a normally busy watch drops to near zero: consecutive
+                buckets each below ``SILENT_FRACTION`` of expectation whose
+                expectations add up to ``silent_mass`` posts (at least
+                ``SILENT_MIN_BUCKETS`` buckets).  While silent, the total
+                baseline does not learn (a broken poller must not become the
+                new normal).
+
+Minimum history: until the watch has ``MIN_HISTORY`` buckets (one day, one
+full daily cycle) -- or, for a share, ``MIN_SHARE_POSTS`` posts -- the
+detector runs in *fallback* mode: no seasonal factors, thresholds multiplied
+by ``FALLBACK_FACTOR`` and the silence mass doubled.  It still alerts on
+large surges, and says ``fallback: true`` in the evidence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from app.core.baseline import (
+    BUCKETS_PER_DAY,
+    SCALES,
+    SHARE_SCALES,
+    CountBaseline,
+    ShareBaseline,
+    sqrt_score,
+)
+from app.core.model import AlertKind, BucketCounts, Spike
+
+BUCKET = timedelta(minutes=5)
+SENSITIVITIES = ("low", "medium", "high")
+STATE_VERSION = 1
+
+MIN_HISTORY = BUCKETS_PER_DAY      # one full daily cycle before seasonal mode
+MIN_SHARE_POSTS = 100.0            # a share from fewer posts is +-4 points noisy
+FALLBACK_FACTOR = 1.5              # thresholds x1.5 while history is short
+SILENT_FRACTION = 0.1              # "near zero" = under 10 % of expectation
+SILENT_MIN_BUCKETS = 3             # and for at least 15 minutes
+
+
+@dataclass(frozen=True)
+class Preset:
+    """One sensitivity level.
+
+    threshold      standard deviations above expectation (square-root scale
+                   for counts, binomial z for shares) needed to open a spike.
+    min_ratio      observed must also be >= min_ratio x expected: a surge a
+                   person cares about is a relative jump, not a 5 % wobble on
+                   a huge watch.
+    min_excess     and >= this many posts above expected: 3 posts where 0.2
+                   were expected is not a crisis.
+    quiet_buckets  consecutive spike-free closed buckets that close an
+                   episode; the same kind can only re-open after that.
+    silent_mass    expected posts that must be missing before channel_silent.
+    """
+
+    name: str
+    threshold: float
+    min_ratio: float
+    min_excess: float
+    quiet_buckets: int
+    silent_mass: float
+
+
+PRESETS: dict[str, Preset] = {
+    "low": Preset("low", threshold=8.0, min_ratio=2.0, min_excess=10.0,
+                  quiet_buckets=36, silent_mass=60.0),
+    "medium": Preset("medium", threshold=6.0, min_ratio=1.5, min_excess=5.0,
+                     quiet_buckets=36, silent_mass=40.0),
+    "high": Preset("high", threshold=5.0, min_ratio=1.5, min_excess=5.0,
+                   quiet_buckets=36, silent_mass=30.0),
+}
+
+_SHARE_KINDS = ((AlertKind.NEGATIVE_SURGE, "negative"), (AlertKind.PARODY_SURGE, "parody"))
+
+
+def _iso(sec: int, naive: bool) -> str:
+    dt = datetime.fromtimestamp(sec, UTC)
+    return (dt.replace(tzinfo=None) if naive else dt).isoformat()
+
+
+class WatchDetector:
+    """Incremental, causal detector state for ONE watch (all its series)."""
+
+    def __init__(self, sensitivity: str) -> None:
+        if sensitivity not in PRESETS:
+            raise ValueError(f"unknown sensitivity {sensitivity!r}")
+        self._preset = PRESETS[sensitivity]
+        self.total = CountBaseline()
+        self.shares = {"negative": ShareBaseline(), "parody": ShareBaseline()}
+        self.next_sec: int | None = None
+        self.first_sec: int | None = None
+        self.naive = False
+        self.silent = [0, 0.0, 0.0]  # run length, observed, expected
+
+    # -- construction / persistence ----------------------------------------
+    @classmethod
+    def new(cls, sensitivity: str) -> WatchDetector:
+        return cls(sensitivity)
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "version": STATE_VERSION,
+            "sensitivity": self._preset.name,
+            "next_sec": self.next_sec,
+            "first_sec": self.first_sec,
+            "naive": self.naive,
+            "silent": list(self.silent),
+            "total": self.total.to_state(),
+            "shares": {k: v.to_state() for k, v in self.shares.items()},
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> WatchDetector:
+        if state.get("version") != STATE_VERSION:
+            raise ValueError("incompatible detector state; replay history")
+        obj = cls(state["sensitivity"])
+        obj.next_sec = state["next_sec"]
+        obj.first_sec = state["first_sec"]
+        obj.naive = state["naive"]
+        obj.silent = list(state["silent"])
+        obj.total = CountBaseline.from_state(state["total"])
+        obj.shares = {k: ShareBaseline.from_state(v) for k, v in state["shares"].items()}
+        return obj
+
+    @property
+    def preset(self) -> Preset:
+        return self._preset
+
+    @property
+    def next_bucket(self) -> datetime | None:
+        if self.next_sec is None:
+            return None
+        dt = datetime.fromtimestamp(self.next_sec, UTC)
+        return dt.replace(tzinfo=None) if self.naive else dt
+
+    # -- the two entry points ------------------------------------------------
+    def feed(self, bucket: BucketCounts) -> list[Spike]:
+        """Commit one closed bucket; return the spikes active at it."""
+        start = bucket.start
+        if self.next_sec is None:
+            self.naive = start.tzinfo is None
+            sec = int((start.replace(tzinfo=UTC) if self.naive else start).timestamp())
+            self.first_sec = sec
+        else:
+            sec = self.next_sec
+            if (start.tzinfo is None) != self.naive or start != self.next_bucket:
+                raise ValueError(f"expected bucket {self.next_bucket}, got {start}")
+        spikes = self._evaluate(bucket, sec, commit=True, elapsed=1.0)
+        self.next_sec = sec + 300
+        return spikes
+
+    def peek(self, current: BucketCounts, elapsed: float) -> list[Spike]:
+        """Evaluate the still-open bucket (partial counts) without changing state.
+
+        Counts only grow during a bucket, so the partial counts are tested
+        against FULL-bucket expectations: a peek fires only when the bucket
+        would fire even if no further post arrived.  For shares the total is
+        taken as max(partial total, expected full-bucket total).
+        """
+        if not 0.0 < elapsed <= 1.0:
+            raise ValueError("elapsed must be in (0, 1]")
+        if self.next_sec is None:
+            return []
+        return self._evaluate(current, self.next_sec, commit=False, elapsed=elapsed)
+
+    # -- internals -------------------------------------------------------------
+    def _window_evidence(self, sec: int, fallback: bool) -> dict[str, Any]:
+        n = self.total.n
+        return {
+            "start": _iso(self.first_sec if self.first_sec is not None else sec, self.naive),
+            "end": _iso(sec, self.naive),
+            "buckets": n,
+            "method": ("running mean, no seasonality (short history)" if fallback else
+                       "EW level (half-life 1 day) x hour-of-day x day-of-week factors"),
+        }
+
+    def _evaluate(self, b: BucketCounts, sec: int, commit: bool, elapsed: float) -> list[Spike]:
+        pr = self._preset
+        tm = self.total
+        x = float(b.total) if b.total > 0 else 0.0
+        hour = (sec // 3600) % 24
+        wday = (sec // 86400 + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
+        fallback = tm.n < MIN_HISTORY
+        e1 = tm.expected(hour, wday, seasonal=not fallback)
+        thr = pr.threshold * (FALLBACK_FACTOR if fallback else 1.0)
+        spikes: list[Spike] = []
+        sums: list[tuple[float, float]] = []
+        best: tuple[float, int, float, float] | None = None
+        for i, k in enumerate(SCALES):
+            o, e = tm.window(i, x, e1)
+            sums.append((o, e))
+            if tm.n == 0:
+                continue
+            z = sqrt_score(o, e, tm.phi(i))
+            if (z >= thr and o >= pr.min_ratio * e and o - e >= pr.min_excess
+                    and (best is None or z > best[0])):
+                best = (z, k, o, e)
+        if best is not None:
+            z, k, o, e = best
+            spikes.append(Spike(AlertKind.VOLUME_SURGE, o, e, z, {
+                "observed": o, "expected": e, "score": round(z, 3), "threshold": thr,
+                "window_minutes": 5 * k, "fallback": fallback,
+                "baseline_window": self._window_evidence(sec, fallback),
+                "sensitivity": pr.name, "partial": elapsed < 1.0,
+            }))
+
+        # label shares
+        tot_for_share = x if commit else max(x, e1)
+        share_sums: dict[str, list[tuple[float, float]]] = {}
+        for kind, label in _SHARE_KINDS:
+            sb = self.shares[label]
+            lab = float(getattr(b, label))
+            p = sb.share()
+            sfall = fallback or sb.tot < MIN_SHARE_POSTS
+            sthr = pr.threshold * (FALLBACK_FACTOR if sfall else 1.0)
+            ss: list[tuple[float, float]] = []
+            sbest: tuple[float, int, float, float] | None = None
+            for i, k in enumerate(SHARE_SCALES):
+                o, n = sb.window(i, lab, tot_for_share)
+                ss.append((o, n))
+                if o <= 0.0:
+                    continue
+                z = ShareBaseline.score(o, n, p, sb.rho(i))
+                ex = n * p
+                if (z >= sthr and o >= pr.min_ratio * ex and o - ex >= pr.min_excess
+                        and (sbest is None or z > sbest[0])):
+                    sbest = (z, k, o, n)
+            share_sums[label] = ss
+            if sbest is not None:
+                z, k, o, n = sbest
+                spikes.append(Spike(kind, o, n * p, z, {
+                    "observed": o, "expected": n * p, "score": round(z, 3),
+                    "threshold": sthr, "observed_share": o / n if n else 0.0,
+                    "expected_share": p, "posts": n, "window_minutes": 5 * k,
+                    "fallback": sfall, "baseline_window": self._window_evidence(sec, sfall),
+                    "sensitivity": pr.name, "partial": elapsed < 1.0,
+                }))
+
+        # silence (closed buckets only)
+        learn = True
+        if commit:
+            run, so, se = self.silent
+            if x <= SILENT_FRACTION * e1 and e1 > 0.0:
+                run, so, se = run + 1, so + x, se + e1
+            else:
+                run, so, se = 0, 0.0, 0.0
+            self.silent = [run, so, se]
+            mass = pr.silent_mass * (2.0 if fallback else 1.0)
+            if run >= SILENT_MIN_BUCKETS and se >= mass:
+                learn = False
+                spikes.append(Spike(AlertKind.CHANNEL_SILENT, so, se, se, {
+                    "observed": so, "expected": se, "score": round(se, 3),
+                    "threshold": mass, "silent_minutes": 5 * run, "fallback": fallback,
+                    "baseline_window": self._window_evidence(sec, fallback),
+                    "sensitivity": pr.name, "partial": False,
+                }))
+            tm.update(x, e1, hour, wday, sums, learn=learn)
+            for _, label in _SHARE_KINDS:
+                self.shares[label].update(float(getattr(b, label)), x, share_sums[label])
+        return spikes
+
+
+def preset_dict(sensitivity: str) -> dict[str, Any]:
+    """The preset as plain data (for evidence / API display)."""
+    return asdict(PRESETS[sensitivity])
