@@ -13,5 +13,5 @@ if [ ! -x .venv/bin/python ]; then
 fi
 echo "[test.sh] installing the project with its dev extras: pip install -q -e '.[dev]'"
 .venv/bin/pip install -q --disable-pip-version-check -e '.[dev]'
-echo "[test.sh] running: python -m pytest $*"
+echo "[test.sh] running: python -m pytest $(printf "%q " "$@")"
 exec .venv/bin/python -m pytest "$@"
