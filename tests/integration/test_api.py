@@ -1,0 +1,123 @@
+"""The REST API in-process (TestClient) on a real database: auth, validation, paging."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.runtime import Runtime
+from app.web import create_app
+from tests.builders import post_json, raw_post
+from tests.conftest import make_settings
+from tests.fakes.classifier import KeywordClassifier
+
+KEY = "test-key-0123456789abcdef"
+AUTH = {"Authorization": f"Bearer {KEY}"}
+
+
+class _NoWebhooks:
+    def send(self, *args, **kwargs) -> None:  # pragma: no cover - never reached here
+        raise AssertionError("no webhooks in API tests")
+
+
+@pytest.fixture
+def client(session_factory, clock, db_engine):
+    runtime = Runtime(
+        settings=make_settings(bootstrap_api_key=KEY),
+        engine=db_engine,
+        session_factory=session_factory,
+        clock=clock,
+        classifier=KeywordClassifier(),
+        slack=None,
+        webhooks=_NoWebhooks(),
+    )
+    with TestClient(create_app(runtime, manage_runtime=False)) as c:
+        yield c
+
+
+def _watch(client, **extra):
+    body = {"name": "Metro Police", "terms": ["metro police"], "own_handles": ["@MetroPolice"]}
+    body.update(extra)
+    r = client.post("/api/v1/watches", json=body, headers=AUTH)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_every_route_needs_a_key(client):
+    assert client.get("/api/v1/watches").status_code == 401
+    assert client.get("/api/v1/watches", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert client.get("/api/v1/alerts", headers=AUTH).status_code == 200
+    assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_watch_crud_and_paging(client):
+    ids = [_watch(client, name=f"w{i}")["id"] for i in range(3)]
+    page1 = client.get("/api/v1/watches?limit=2", headers=AUTH).json()
+    assert len(page1["items"]) == 2 and page1["next_cursor"]
+    page2 = client.get(f"/api/v1/watches?limit=2&cursor={page1['next_cursor']}", headers=AUTH).json()
+    assert {w["id"] for w in page1["items"] + page2["items"]} == set(ids)
+    assert page2["next_cursor"] is None
+    r = client.patch(f"/api/v1/watches/{ids[0]}", json={"sensitivity": "high"}, headers=AUTH)
+    assert r.status_code == 200 and r.json()["sensitivity"] == "high"
+    assert r.json()["own_handles"] == ["metropolice"]
+    assert client.delete(f"/api/v1/watches/{ids[0]}", headers=AUTH).status_code == 204
+    assert client.get(f"/api/v1/watches/{ids[0]}", headers=AUTH).status_code == 404
+
+
+def test_bad_watch_gets_a_reason(client):
+    r = client.post("/api/v1/watches", json={"name": "x", "sensitivity": "extreme"}, headers=AUTH)
+    assert r.status_code == 422 and "sensitivity" in r.json()["detail"]
+    r = client.post("/api/v1/watches", json={"name": "x"}, headers=AUTH)
+    assert r.status_code == 422 and "terms" in r.json()["detail"]
+
+
+def test_push_posts_idempotent_and_labelled(client, clock):
+    wid = _watch(client)["id"]
+    posts = [post_json(raw_post(f"p{i}", "what a disgrace", clock.now() - timedelta(minutes=i)))
+             for i in range(5)]
+    r = client.post(f"/api/v1/watches/{wid}/posts", json={"posts": posts}, headers=AUTH)
+    assert r.json() == {"accepted": 5, "duplicates": 0}
+    r = client.post(f"/api/v1/watches/{wid}/posts", json={"posts": posts}, headers=AUTH)
+    assert r.json() == {"accepted": 0, "duplicates": 5}
+    listed = client.get(f"/api/v1/watches/{wid}/posts?label=negative", headers=AUTH).json()
+    assert len(listed["items"]) == 5
+    assert listed["items"][0]["labels"]["sentiment"] == "negative"
+
+
+def test_malformed_item_names_index_and_field_and_stores_nothing(client, clock):
+    wid = _watch(client)["id"]
+    good = post_json(raw_post("a", "fine", clock.now()))
+    bad = dict(post_json(raw_post("b", "fine", clock.now())), created_at="yesterday-ish")
+    r = client.post(f"/api/v1/watches/{wid}/posts", json={"posts": [good, bad]}, headers=AUTH)
+    assert r.status_code == 422
+    assert r.json()["detail"].startswith("posts[1].created_at")
+    future = dict(post_json(raw_post("c", "fine", clock.now() + timedelta(days=2))))
+    r = client.post(f"/api/v1/watches/{wid}/posts", json={"posts": [good, future]}, headers=AUTH)
+    assert r.status_code == 422 and r.json()["detail"].startswith("posts[1].created_at")
+    assert client.get(f"/api/v1/watches/{wid}/posts", headers=AUTH).json()["items"] == []
+
+
+def test_push_to_missing_watch_is_404(client, clock):
+    body = {"posts": [post_json(raw_post("a", "fine", clock.now()))]}
+    assert client.post("/api/v1/watches/nope/posts", json=body, headers=AUTH).status_code == 404
+
+
+def test_subscription_secret_shown_once(client):
+    r = client.post(
+        "/api/v1/subscriptions",
+        json={"url": "http://127.0.0.1:9/hook", "events": ["alert.opened"]},
+        headers=AUTH,
+    )
+    assert r.status_code == 201 and r.json()["secret"].startswith("whsec_")
+    listed = client.get("/api/v1/subscriptions", headers=AUTH).json()["items"]
+    assert "secret" not in listed[0]
+    r = client.post("/api/v1/subscriptions", json={"url": "http://x/", "events": ["nope"]},
+                    headers=AUTH)
+    assert r.status_code == 422
+
+
+def test_alert_commands_on_missing_alert(client):
+    r = client.post("/api/v1/alerts/nope/acknowledge", json={"by": "sam"}, headers=AUTH)
+    assert r.status_code == 404

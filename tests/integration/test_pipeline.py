@@ -1,0 +1,170 @@
+"""Ingest → detect → outbox → delivery on a real database, real HTTP to local fakes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from app.core.model import AlertKind
+from app.db.tables import Alert, OutboxMessage, Post, VolumeBucket, Watch
+from app.db.session import unit_of_work
+from app.notify.slack import SlackNotifier
+from app.notify.webhooks import WebhookSender
+from app.services import alerts as alert_service
+from app.services import subscriptions as sub_service
+from app.services import watches as watch_service
+from app.services.delivery import drain_outbox
+from app.services.detection import detect_watch
+from app.services.ingest import BatchRejected, ingest_batch
+from app.services.outbound import SlackTarget
+from tests.builders import NEGATIVE, POSITIVE, burst, history, raw_post
+from tests.fakes.classifier import KeywordClassifier
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.webhook_receiver import WebhookReceiver
+
+SLACK = SlackTarget(enabled=True, default_channel="#comms-oncall")
+
+
+@pytest.fixture
+def fakes():
+    with FakeSlack() as slack, WebhookReceiver() as hooks:
+        yield slack, hooks
+
+
+def _watch(factory, clock, name="Metro Police"):
+    with unit_of_work(factory) as s:
+        w = watch_service.create(
+            s, watch_service.WatchSpec(name, ["metro police"], ["@MetroPolice"]), clock.now()
+        )
+        return w.id
+
+
+def _ingest(factory, clock, watch_id, posts, classifier):
+    accepted = duplicates = 0
+    for i in range(0, len(posts), 1000):
+        with unit_of_work(factory) as s:
+            r = ingest_batch(
+                s, watch=s.get(Watch, watch_id), raw_posts=posts[i : i + 1000],
+                classifier=classifier, now=clock.now(),
+            )
+            accepted += r.accepted
+            duplicates += r.duplicates
+    return accepted, duplicates
+
+
+def _detect(factory, clock, watch_id):
+    with unit_of_work(factory) as s:
+        return detect_watch(s, watch_id=watch_id, now=clock.now(), slack=SLACK)
+
+
+def _drain(factory, clock, slack):
+    return drain_outbox(
+        factory,
+        clock=clock,
+        slack=SlackNotifier(token="xoxb-test", base_url=slack.base_url),
+        webhooks=WebhookSender(allow_private=True),
+    )
+
+
+def test_ingest_is_idempotent_and_counts_by_event_time(session_factory, clock):
+    wid = _watch(session_factory, clock)
+    posts = [raw_post(f"p{i}", "hello metro police", clock.now() - timedelta(minutes=i)) for i in range(10)]
+    assert _ingest(session_factory, clock, wid, posts, KeywordClassifier()) == (10, 0)
+    assert _ingest(session_factory, clock, wid, posts + posts[:2], KeywordClassifier()) == (0, 12)
+    with unit_of_work(session_factory) as s:
+        assert s.scalar(select(func.count()).select_from(Post)) == 10
+        assert s.scalar(select(func.sum(VolumeBucket.total))) == 10
+
+
+def test_malformed_item_refuses_the_whole_batch(session_factory, clock):
+    wid = _watch(session_factory, clock)
+    posts = [raw_post("ok", "fine", clock.now()), raw_post("bad", "   ", clock.now())]
+    with pytest.raises(BatchRejected) as info:
+        _ingest(session_factory, clock, wid, posts, KeywordClassifier())
+    assert (info.value.index, info.value.field) == (1, "text")
+    with unit_of_work(session_factory) as s:
+        assert s.scalar(select(func.count()).select_from(Post)) == 0
+
+
+def test_negative_surge_alerts_once_and_ack_updates_the_same_message(session_factory, clock, fakes):
+    slack, hooks = fakes
+    wid = _watch(session_factory, clock)
+    with unit_of_work(session_factory) as s:
+        sub = sub_service.create(
+            s, url=hooks.url, events=["alert.opened", "alert.acknowledged"], now=clock.now(),
+            allow_private=True,
+        )
+        hooks.set_secret(sub.secret)
+    _ingest(session_factory, clock, wid, history(clock.now(), days=14), KeywordClassifier())
+    outcome = _detect(session_factory, clock, wid)
+    assert outcome.queued == 0, outcome
+    assert _drain(session_factory, clock, slack).sent == 0
+
+    clock.advance(timedelta(minutes=1))
+    _ingest(session_factory, clock, wid, burst(clock.now(), 60, NEGATIVE, "neg"), KeywordClassifier())
+    outcome = _detect(session_factory, clock, wid)
+    assert "negative_surge" in outcome.spikes
+    result = _drain(session_factory, clock, slack)
+    assert result.sent == 2, result
+    assert len(slack.calls("chat.postMessage")) == 1
+    assert [e.payload["type"] for e in hooks.delivered] == ["alert.opened"]
+    assert hooks.delivered[0].payload["data"]["kind"] == "negative_surge"
+
+    # A still-running surge updates the same alert instead of opening another.
+    clock.advance(timedelta(seconds=30))
+    _detect(session_factory, clock, wid)
+    with unit_of_work(session_factory) as s:
+        alerts = list(s.scalars(select(Alert).where(Alert.watch_id == wid)))
+    assert [a.kind for a in alerts] == ["negative_surge"]
+    assert _drain(session_factory, clock, slack).sent == 0  # nothing new to say
+
+    with unit_of_work(session_factory) as s:
+        alert_service.acknowledge(s, alert_id=alerts[0].id, by="sam", now=clock.now(), slack=SLACK)
+    assert _drain(session_factory, clock, slack).sent == 2
+    post_ts = slack.calls("chat.postMessage")[0].response["ts"]
+    updates = slack.calls("chat.update")
+    assert len(updates) == 1 and updates[0].payload["ts"] == post_ts
+    assert [e.payload["type"] for e in hooks.delivered] == ["alert.opened", "alert.acknowledged"]
+    # Drained twice sends nothing twice.
+    assert _drain(session_factory, clock, slack).sent == 0
+
+
+def test_positive_surge_raises_no_crisis_alert(session_factory, clock):
+    wid = _watch(session_factory, clock)
+    _ingest(session_factory, clock, wid, history(clock.now(), days=14), KeywordClassifier())
+    _detect(session_factory, clock, wid)
+    clock.advance(timedelta(minutes=1))
+    _ingest(session_factory, clock, wid, burst(clock.now(), 80, POSITIVE, "pos"), KeywordClassifier())
+    outcome = _detect(session_factory, clock, wid)
+    assert "negative_surge" not in outcome.spikes
+    assert "parody_surge" not in outcome.spikes
+    with unit_of_work(session_factory) as s:
+        kinds = set(s.scalars(select(Alert.kind).where(Alert.watch_id == wid)))
+    assert not kinds & {AlertKind.NEGATIVE_SURGE.value, AlertKind.PARODY_SURGE.value}
+
+
+def test_failed_webhook_retries_with_the_same_id(session_factory, clock, fakes):
+    slack, hooks = fakes
+    wid = _watch(session_factory, clock)
+    with unit_of_work(session_factory) as s:
+        sub = sub_service.create(s, url=hooks.url, events=["alert.opened"], now=clock.now(),
+                                 allow_private=True)
+        hooks.set_secret(sub.secret)
+    _ingest(session_factory, clock, wid, history(clock.now(), days=14), KeywordClassifier())
+    _detect(session_factory, clock, wid)
+    clock.advance(timedelta(minutes=1))
+    _ingest(session_factory, clock, wid, burst(clock.now(), 60, NEGATIVE, "neg"), KeywordClassifier())
+    _detect(session_factory, clock, wid)
+    hooks.respond_next(500)
+    first = _drain(session_factory, clock, slack)
+    assert (first.sent, first.retried) == (1, 1)  # Slack went, the webhook will retry
+    assert _drain(session_factory, clock, slack).sent == 0  # not due yet
+    clock.advance(timedelta(minutes=2))
+    assert _drain(session_factory, clock, slack).sent == 1
+    ids = [e.msg_id for e in hooks.events]
+    assert len(ids) == 2 and ids[0] == ids[1]
+    with unit_of_work(session_factory) as s:
+        states = set(s.scalars(select(OutboxMessage.state)))
+    assert states == {"sent"}
