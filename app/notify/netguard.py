@@ -92,9 +92,7 @@ def _resolve(host: str, port: int, resolver: Resolver) -> list[IPAddress]:
     return addrs
 
 
-def check_target(
-    url: str, *, allow_private: bool, resolver: Resolver = socket.getaddrinfo
-) -> None:
+def check_target(url: str, *, allow_private: bool, resolver: Resolver = socket.getaddrinfo) -> None:
     """Raise UnsafeTarget unless `url` is an http(s) URL whose host is safe to call."""
     try:
         parts = urlsplit(url)

@@ -114,7 +114,9 @@ class SlackNotifier:
         )
         channel_id, ts = data.get("channel"), data.get("ts")
         if not channel_id or not ts:
-            raise DeliveryError("slack chat.postMessage: response lacks channel/ts", retryable=False)
+            raise DeliveryError(
+                "slack chat.postMessage: response lacks channel/ts", retryable=False
+            )
         return str(channel_id), str(ts)
 
     def update(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None:

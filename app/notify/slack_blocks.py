@@ -116,7 +116,11 @@ def _title(alert: AlertSnapshot) -> str:
 def _numbers(alert: AlertSnapshot) -> str:
     ev = alert.evidence
     lines: list[str] = []
-    observed, expected, score = _num(ev.get("observed")), _num(ev.get("expected")), _num(ev.get("score"))
+    observed, expected, score = (
+        _num(ev.get("observed")),
+        _num(ev.get("expected")),
+        _num(ev.get("score")),
+    )
     if observed is not None and expected is not None:
         lines.append(f"*Observed* {_fmt(observed)} vs *expected* ~{_fmt(expected)}")
     share = _num(ev.get("share"))
@@ -258,7 +262,10 @@ def render_alert(alert: AlertSnapshot) -> tuple[str, list[dict[str, Any]]]:
         blocks.extend(guidance)
     context = f"{_state_line(alert)} · alert `{escape(cut(alert.id, 80))}`"
     blocks.append(
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": cut_mrkdwn(context, MAX_CONTEXT)}]}
+        {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": cut_mrkdwn(context, MAX_CONTEXT)}],
+        }
     )
     actions = _actions(alert)
     if actions is not None:

@@ -13,6 +13,7 @@ Standalone:   python -m tests.fakes.slack_api --port 0 --record calls.jsonl
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import signal
@@ -64,10 +65,8 @@ def _parse_body(content_type: str, raw: bytes) -> dict[str, Any]:
     form = {k: v[-1] for k, v in parse_qs(raw.decode("utf-8"), keep_blank_values=True).items()}
     for key in ("blocks", "attachments", "metadata"):  # JSON-encoded in form bodies
         if isinstance(form.get(key), str):
-            try:
+            with contextlib.suppress(ValueError):
                 form[key] = json.loads(form[key])
-            except ValueError:
-                pass
     return form
 
 
@@ -193,11 +192,19 @@ class FakeSlack:
                 headers["Retry-After"] = str(int(failure.retry_after))
             return failure.status, headers, {"ok": False, "error": failure.error}
         if method == "auth.test":
-            return 200, {}, {
-                "ok": True, "url": "https://fake.slack.test/", "team": "Groundswell Test",
-                "user": "groundswell", "team_id": "T0000001", "user_id": "U0000001",
-                "bot_id": "B0000001",
-            }
+            return (
+                200,
+                {},
+                {
+                    "ok": True,
+                    "url": "https://fake.slack.test/",
+                    "team": "Groundswell Test",
+                    "user": "groundswell",
+                    "team_id": "T0000001",
+                    "user_id": "U0000001",
+                    "bot_id": "B0000001",
+                },
+            )
         channel = str(payload.get("channel") or "")
         if not channel:
             return 200, {}, {"ok": False, "error": "channel_not_found"}

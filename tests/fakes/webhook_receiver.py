@@ -101,7 +101,9 @@ class WebhookReceiver:
             else:
                 self._secrets["/" + path.lstrip("/")] = secret
 
-    def respond_next(self, status: int, *, times: int = 1, retry_after: float | None = None) -> None:
+    def respond_next(
+        self, status: int, *, times: int = 1, retry_after: float | None = None
+    ) -> None:
         """Answer the next `times` verified deliveries with `status` (e.g. 500/429/410)."""
         with self._lock:
             self._script.append(_Scripted(status, times, retry_after))

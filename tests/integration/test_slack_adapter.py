@@ -29,7 +29,9 @@ def notifier(slack: FakeSlack) -> SlackNotifier:
     return SlackNotifier(token=TOKEN, base_url=slack.base_url, timeout=5)
 
 
-def test_post_returns_channel_id_and_ts_and_sends_blocks(slack: FakeSlack, notifier: SlackNotifier) -> None:
+def test_post_returns_channel_id_and_ts_and_sends_blocks(
+    slack: FakeSlack, notifier: SlackNotifier
+) -> None:
     channel, ts = notifier.post("#comms-oncall", "Negative surge", BLOCKS)
     channel2, ts2 = notifier.post("#comms-oncall", "again", BLOCKS)
     assert channel.startswith("C") and channel == channel2
@@ -67,7 +69,9 @@ def test_ratelimited_is_retryable_with_retry_after_and_no_client_sleep(
     notifier.post("#comms-oncall", "x", BLOCKS)  # the next attempt goes through
 
 
-@pytest.mark.parametrize("error", ["channel_not_found", "not_in_channel", "is_archived", "account_inactive"])
+@pytest.mark.parametrize(
+    "error", ["channel_not_found", "not_in_channel", "is_archived", "account_inactive"]
+)
 def test_channel_and_account_errors_are_permanent(
     slack: FakeSlack, notifier: SlackNotifier, error: str
 ) -> None:
@@ -91,7 +95,8 @@ def test_invalid_auth_is_permanent_and_token_never_leaks(
 
 
 @pytest.mark.parametrize(
-    ("status", "error"), [(500, "internal_error"), (503, "service_unavailable"), (200, "fatal_error")]
+    ("status", "error"),
+    [(500, "internal_error"), (503, "service_unavailable"), (200, "fatal_error")],
 )
 def test_server_side_errors_are_retryable(
     slack: FakeSlack, notifier: SlackNotifier, status: int, error: str
@@ -125,7 +130,8 @@ def test_fake_speaks_form_bodies_and_auth_test(slack: FakeSlack) -> None:
     client = WebClient(token=TOKEN, base_url=slack.base_url)
     assert client.auth_test()["ok"] is True
     resp = client.api_call(
-        "chat.postMessage", params={"channel": "C0FORM01", "text": "form", "blocks": '[{"type":"divider"}]'}
+        "chat.postMessage",
+        params={"channel": "C0FORM01", "text": "form", "blocks": '[{"type":"divider"}]'},
     )
     assert resp["channel"] == "C0FORM01"
     assert slack.calls("chat.postMessage")[0].payload["blocks"] == [{"type": "divider"}]

@@ -52,7 +52,9 @@ def test_signed_delivery_verifies(rx: WebhookReceiver, sender: WebhookSender, se
     assert event.body == BODY
 
 
-def test_wrong_secret_is_rejected_by_receiver_and_permanent(rx: WebhookReceiver, sender: WebhookSender) -> None:
+def test_wrong_secret_is_rejected_by_receiver_and_permanent(
+    rx: WebhookReceiver, sender: WebhookSender
+) -> None:
     with pytest.raises(DeliveryError) as info:
         sender.send(rx.url, new_secret(), "out_2", now(), BODY)
     assert info.value.retryable is False and "401" in info.value.reason
@@ -97,7 +99,9 @@ def test_retry_after_honoured(
     assert (info.value.retryable, info.value.retry_after) == (True, float(retry_after))
 
 
-@pytest.mark.parametrize(("status", "retryable"), [(408, True), (502, True), (400, False), (404, False), (301, False)])
+@pytest.mark.parametrize(
+    ("status", "retryable"), [(408, True), (502, True), (400, False), (404, False), (301, False)]
+)
 def test_status_mapping(
     rx: WebhookReceiver, sender: WebhookSender, secret: str, status: int, retryable: bool
 ) -> None:
@@ -118,7 +122,10 @@ def test_unresolvable_host_is_retryable(secret: str) -> None:
     def no_dns(*args: Any, **kwargs: Any) -> list[Any]:
         raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
 
-    with WebhookSender(allow_private=False, resolver=no_dns) as s, pytest.raises(DeliveryError) as info:
+    with (
+        WebhookSender(allow_private=False, resolver=no_dns) as s,
+        pytest.raises(DeliveryError) as info,
+    ):
         s.send("https://hooks.example.com/x", secret, "out_9", now(), BODY)
     assert info.value.retryable is True
 
@@ -139,7 +146,10 @@ def test_timeout_is_retryable(secret: str) -> None:
         server.bind(("127.0.0.1", 0))
         server.listen(1)
         url = f"http://127.0.0.1:{server.getsockname()[1]}/hook"
-        with WebhookSender(allow_private=True, timeout=0.3) as s, pytest.raises(DeliveryError) as info:
+        with (
+            WebhookSender(allow_private=True, timeout=0.3) as s,
+            pytest.raises(DeliveryError) as info,
+        ):
             s.send(url, secret, "out_11", now(), BODY)
     assert info.value.retryable is True and "timeout" in info.value.reason
 

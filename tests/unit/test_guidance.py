@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -86,5 +87,5 @@ def test_module_is_stdlib_only() -> None:
     heavy = ("sqlalchemy", "fastapi", "slack_sdk", "httpx", "sklearn")
     import app.core.guidance as mod
 
-    source = open(mod.__file__, encoding="utf-8").read()
+    source = Path(mod.__file__).read_text(encoding="utf-8")
     assert not any(f"import {m}" in source or f"from {m}" in source for m in heavy)

@@ -93,8 +93,17 @@ def test_open_alert_content() -> None:
         "text": {"type": "plain_text", "text": "🚨 Negative surge — Metro Police", "emoji": True},
     }
     body = all_text(blocks)
-    for expected in ("*Observed* 142", "~18.2", "64%", "7.9", "28d", "Suggested engagement",
-                     "@user1", "https://social.example/p/2|View post", "Holding line"):
+    for expected in (
+        "*Observed* 142",
+        "~18.2",
+        "64%",
+        "7.9",
+        "28d",
+        "Suggested engagement",
+        "@user1",
+        "https://social.example/p/2|View post",
+        "Holding line",
+    ):
         assert expected in body, expected
     assert "Metro Police" in text and "142" in text
     assert "fallback" not in body
@@ -116,7 +125,9 @@ def test_open_alert_has_all_three_buttons_carrying_the_alert_id() -> None:
 
 def test_acknowledged_alert_has_no_acknowledge_button() -> None:
     alert = an_alert(
-        state=AlertState.ACKNOWLEDGED, acknowledged_by="Sam", acknowledged_at=OPENED + timedelta(minutes=5)
+        state=AlertState.ACKNOWLEDGED,
+        acknowledged_by="Sam",
+        acknowledged_at=OPENED + timedelta(minutes=5),
     )
     _, blocks = render_alert(alert)
     assert set(buttons(blocks)) == {ACTION_SNOOZE, ACTION_RESOLVE}
@@ -132,7 +143,9 @@ def test_snoozed_alert_shows_until_and_keeps_buttons() -> None:
 
 
 def test_resolved_alert_has_no_buttons() -> None:
-    alert = an_alert(state=AlertState.RESOLVED, resolved_by="Ali", resolved_at=OPENED + timedelta(hours=1))
+    alert = an_alert(
+        state=AlertState.RESOLVED, resolved_by="Ali", resolved_at=OPENED + timedelta(hours=1)
+    )
     text, blocks = render_alert(alert)
     assert buttons(blocks) == {}
     assert blocks[0]["text"]["text"].startswith("✅ Resolved: Negative surge")
@@ -175,7 +188,9 @@ def test_limits_with_huge_inputs() -> None:
 def test_truncation_never_leaves_half_an_entity() -> None:
     guidance = {"headline": "x", "do": [], "dont": [], "holding_line": "&" * 4000}
     _, blocks = render_alert(an_alert(guidance=guidance))
-    holding = [b for b in blocks if b["type"] == "section" and "Holding line" in b["text"]["text"]][0]
+    holding = [b for b in blocks if b["type"] == "section" and "Holding line" in b["text"]["text"]][
+        0
+    ]
     assert holding["text"]["text"].endswith("&amp;…")
 
 
@@ -194,7 +209,9 @@ def test_sample_escaping_and_unsafe_links() -> None:
 
 
 def test_no_samples_no_guidance_still_renders() -> None:
-    alert = an_alert(evidence={"observed": 0, "expected": 30}, guidance={}, kind=AlertKind.CHANNEL_SILENT)
+    alert = an_alert(
+        evidence={"observed": 0, "expected": 30}, guidance={}, kind=AlertKind.CHANNEL_SILENT
+    )
     text, blocks = render_alert(alert)
     assert [b["type"] for b in blocks] == ["header", "section", "context", "actions"]
     assert_within_limits(text, blocks)
