@@ -1,0 +1,83 @@
+"""Normalisation, buckets, events, and the purity of app.core."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+import app.core
+from app.core.buckets import bucket_start, fold
+from app.core.events import envelope
+from app.core.model import AlertKind, AlertSnapshot, AlertState, PostLabels, Sentiment, Severity
+from app.core.normalise import (
+    InvalidPost,
+    checked_text,
+    content_fingerprint,
+    event_time,
+    normalise_handle,
+)
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+def labels(sentiment: Sentiment, irony: bool = False, parody: bool = False) -> PostLabels:
+    return PostLabels(sentiment, 0.1, 0.8, 0.1, irony, 0.5, False, 0.1, parody, 0.0)
+
+
+def test_text_and_handles_are_canonical() -> None:
+    assert checked_text("  hello\n\tworld \x00 ") == "hello world"
+    assert normalise_handle(" @MetroPolice ") == "metropolice"
+    assert content_fingerprint("Hello  World https://t.co/x") == content_fingerprint("hello world")
+    with pytest.raises(InvalidPost):
+        checked_text("   ")
+
+
+def test_event_time_is_utc_and_not_in_the_future() -> None:
+    naive = datetime(2026, 11, 24, 11, 0)
+    assert event_time(naive, NOW) == datetime(2026, 11, 24, 11, 0, tzinfo=UTC)
+    with pytest.raises(InvalidPost) as info:
+        event_time(NOW + timedelta(hours=1), NOW)
+    assert info.value.field == "created_at"
+
+
+def test_buckets_by_event_time_and_label() -> None:
+    assert bucket_start(datetime(2026, 11, 24, 12, 7, 59, tzinfo=UTC)) == datetime(
+        2026, 11, 24, 12, 5, tzinfo=UTC
+    )
+    tallies = fold([
+        (NOW, labels(Sentiment.NEGATIVE)),
+        (NOW + timedelta(minutes=1), labels(Sentiment.POSITIVE, irony=True)),
+        (NOW + timedelta(minutes=6), labels(Sentiment.NEUTRAL, parody=True)),
+    ])
+    first = tallies[NOW]
+    assert (first.total, first.negative, first.positive, first.parody) == (2, 1, 1, 1)
+    assert tallies[NOW + timedelta(minutes=5)].parody == 1
+
+
+def test_event_envelope_shape() -> None:
+    snap = AlertSnapshot("alr_1", "wch_1", "Metro", AlertKind.NEGATIVE_SURGE, AlertState.OPEN,
+                         Severity.WARNING, NOW, NOW, {"observed": 3}, {"headline": "x"})
+    env = envelope("alert.opened", NOW, snap)
+    assert env["type"] == "alert.opened" and env["timestamp"] == "2026-11-24T12:00:00Z"
+    assert env["data"]["kind"] == "negative_surge" and env["data"]["evidence"] == {"observed": 3}
+    with pytest.raises(ValueError):
+        envelope("alert.exploded", NOW, snap)
+
+
+def test_core_imports_only_the_standard_library() -> None:
+    names = [f"app.core.{m.name}" for m in pkgutil.iter_modules(app.core.__path__)]
+    code = (
+        "import sys\n"
+        f"for n in {names!r}: __import__(n)\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in "
+        "('sqlalchemy','fastapi','slack_sdk','httpx','sklearn','numpy','pydantic','scipy')]\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+    assert importlib.import_module("app.core.model")
