@@ -110,7 +110,12 @@ class SlackNotifier:
     def post(self, channel: str, text: str, blocks: list[dict[str, Any]]) -> tuple[str, str]:
         """chat.postMessage; returns (channel_id, ts)."""
         data = self._call(
-            "chat.postMessage", channel=channel, text=text, blocks=blocks, unfurl_links=False
+            "chat.postMessage",
+            channel=channel,
+            text=text,
+            blocks=blocks,
+            unfurl_links=False,
+            unfurl_media=False,
         )
         channel_id, ts = data.get("channel"), data.get("ts")
         if not channel_id or not ts:
