@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SLACK_DEFAULT_API_URL = "https://slack.com/api/"
 SENSITIVITIES = ("low", "medium", "high")
+PLACEHOLDER_WORDS = ("change-me", "changeme", "placeholder")
 
 
 class Settings(BaseSettings):
@@ -65,8 +66,13 @@ class Settings(BaseSettings):
     @field_validator("bootstrap_api_key")
     @classmethod
     def _strong_enough(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and len(value.get_secret_value()) < 16:
+        if value is None:
+            return value
+        secret = value.get_secret_value()
+        if len(secret) < 16:
             raise ValueError("bootstrap_api_key must be at least 16 characters")
+        if any(word in secret.lower() for word in PLACEHOLDER_WORDS):
+            raise ValueError("bootstrap_api_key is a placeholder; set a real secret")
         return value
 
 
