@@ -65,6 +65,7 @@ SEASON_SMOOTH = 1.0
 # floor afterwards (10 % multiplicative noise at least).
 PHI_PRIOR = 0.25
 PHI_MIN = 0.01
+PRIOR_WEIGHT = 0.05  # the prior counts as ~0.05/ALPHA_NOISE = 43 buckets of data
 # Beta prior for a label share: worth PRIOR_POSTS posts at PRIOR_SHARE.  A
 # deliberately high prior share keeps a brand-new watch from alerting on its
 # first few negative posts; real data overrides it after a few dozen posts.
@@ -98,7 +99,7 @@ class CountBaseline:
     """Seasonal level + noise model of one count series (see module doc)."""
 
     __slots__ = ("n", "level", "hour", "hour_n", "hour_sum", "wday", "wday_sum",
-                 "num", "den", "ring_obs", "ring_exp", "sum_obs", "sum_exp", "pos")
+                 "num", "den", "wt", "ring_obs", "ring_exp", "sum_obs", "sum_exp", "pos")
 
     def __init__(self) -> None:
         self.n = 0                       # buckets seen
@@ -108,8 +109,9 @@ class CountBaseline:
         self.hour_sum = 24.0
         self.wday = [1.0] * 7            # day-of-week factors (mean 1)
         self.wday_sum = 7.0
-        self.num = [0.0] * len(SCALES)   # EW sum of (d^2 - 1) per scale
+        self.num = [0.0] * len(SCALES)   # EW sum of |d| per scale (robust spread)
         self.den = [0.0] * len(SCALES)   # EW sum of expected per scale
+        self.wt = 0.0                    # EW sum of 1 (normalises num, den)
         ring = max(SCALES)
         self.ring_obs = [0.0] * ring     # last observations / expectations
         self.ring_exp = [0.0] * ring
@@ -127,7 +129,13 @@ class CountBaseline:
 
     def phi(self, i: int) -> float:
         """Multiplicative noise of window SCALES[i] (prior-shrunk, floored)."""
-        return max(PHI_MIN, (self.num[i] + PHI_PRIOR) / (self.den[i] + 1.0))
+        w = self.wt
+        if w <= 0.0 or self.den[i] <= 0.0:
+            return PHI_PRIOR
+        # mean |d| of a normal deviate is 0.798 sigma; variance = 1 + phi E
+        var = (self.num[i] / w / 0.7979) ** 2
+        data = max(PHI_MIN, (var - 1.0) / (self.den[i] / w))
+        return (data * w + PHI_PRIOR * PRIOR_WEIGHT) / (w + PRIOR_WEIGHT)
 
     def window(self, i: int, observed: float, expected: float) -> tuple[float, float]:
         """(observed, expected) summed over the newest SCALES[i] buckets: the
@@ -151,11 +159,11 @@ class CountBaseline:
                 lo = (r - half) ** 2 - 0.375 if r > half else 0.0
                 xw = hi if x > hi else (lo if x < lo else x)
                 for i, (o, e) in enumerate(sums or ()):
-                    d = sqrt_score(o, e, 0.0)
-                    cap = CLIP * CLIP * (1.0 + self.phi(i) * e)
-                    d2 = cap if d * d > cap else d * d
-                    self.num[i] += ALPHA_NOISE * (d2 - 1.0 - self.num[i])
+                    d = abs(sqrt_score(o, e, 0.0))
+                    cap = CLIP * math.sqrt(1.0 + self.phi(i) * e)
+                    self.num[i] += ALPHA_NOISE * ((cap if d > cap else d) - self.num[i])
                     self.den[i] += ALPHA_NOISE * (e - self.den[i])
+                self.wt += ALPHA_NOISE * (1.0 - self.wt)
             else:
                 xw = x
             n = self.n + 1

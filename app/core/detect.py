@@ -55,6 +55,13 @@ MIN_SHARE_POSTS = 100.0            # a share from fewer posts is +-4 points nois
 FALLBACK_FACTOR = 1.5              # thresholds x1.5 while history is short
 SILENT_FRACTION = 0.1              # "near zero" = under 10 % of expectation
 SILENT_MIN_BUCKETS = 3             # and for at least 15 minutes
+# Habituation (volume only): a volume surge must also score at least as high
+# as the largest volume score of the past days, decayed with a half-life of
+# HABITUATION_DAYS.  Mention volume is bursty (news, retweet cascades); a
+# burst no bigger than one the watch had this week is not worth waking
+# someone, and a real escalation still is.  Per window length.
+HABITUATION_DAYS = 7.0
+HABITUATION_DECAY = 0.5 ** (1.0 / (HABITUATION_DAYS * BUCKETS_PER_DAY))
 
 
 @dataclass(frozen=True)
@@ -82,12 +89,12 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {
-    "low": Preset("low", threshold=8.0, min_ratio=2.0, min_excess=10.0,
-                  quiet_buckets=36, silent_mass=60.0),
-    "medium": Preset("medium", threshold=6.0, min_ratio=1.5, min_excess=5.0,
-                     quiet_buckets=36, silent_mass=40.0),
-    "high": Preset("high", threshold=5.0, min_ratio=1.5, min_excess=5.0,
-                   quiet_buckets=36, silent_mass=30.0),
+    "low": Preset("low", threshold=5.5, min_ratio=1.5, min_excess=5.0,
+                  quiet_buckets=144, silent_mass=60.0),
+    "medium": Preset("medium", threshold=5.0, min_ratio=1.5, min_excess=5.0,
+                     quiet_buckets=144, silent_mass=40.0),
+    "high": Preset("high", threshold=4.5, min_ratio=1.5, min_excess=5.0,
+                   quiet_buckets=144, silent_mass=30.0),
 }
 
 _SHARE_KINDS = ((AlertKind.NEGATIVE_SURGE, "negative"), (AlertKind.PARODY_SURGE, "parody"))
@@ -111,6 +118,7 @@ class WatchDetector:
         self.first_sec: int | None = None
         self.naive = False
         self.silent = [0, 0.0, 0.0]  # run length, observed, expected
+        self.records = [0.0] * len(SCALES)  # decayed recent max volume score
 
     # -- construction / persistence ----------------------------------------
     @classmethod
@@ -125,6 +133,7 @@ class WatchDetector:
             "first_sec": self.first_sec,
             "naive": self.naive,
             "silent": list(self.silent),
+            "records": list(self.records),
             "total": self.total.to_state(),
             "shares": {k: v.to_state() for k, v in self.shares.items()},
         }
@@ -138,6 +147,7 @@ class WatchDetector:
         obj.first_sec = state["first_sec"]
         obj.naive = state["naive"]
         obj.silent = list(state["silent"])
+        obj.records = list(state["records"])
         obj.total = CountBaseline.from_state(state["total"])
         obj.shares = {k: ShareBaseline.from_state(v) for k, v in state["shares"].items()}
         return obj
@@ -205,20 +215,26 @@ class WatchDetector:
         thr = pr.threshold * (FALLBACK_FACTOR if fallback else 1.0)
         spikes: list[Spike] = []
         sums: list[tuple[float, float]] = []
-        best: tuple[float, int, float, float] | None = None
+        best: tuple[float, int, float, float, float] | None = None
+        records = self.records
         for i, k in enumerate(SCALES):
             o, e = tm.window(i, x, e1)
             sums.append((o, e))
             if tm.n == 0:
                 continue
             z = sqrt_score(o, e, tm.phi(i))
-            if (z >= thr and o >= pr.min_ratio * e and o - e >= pr.min_excess
+            rec = records[i]
+            if (z >= thr and z >= rec and o >= pr.min_ratio * e and o - e >= pr.min_excess
                     and (best is None or z > best[0])):
-                best = (z, k, o, e)
+                best = (z, k, o, e, rec)
+            if commit and not fallback:
+                rec *= HABITUATION_DECAY
+                records[i] = z if z > rec else rec
         if best is not None:
-            z, k, o, e = best
+            z, k, o, e, rec = best
             spikes.append(Spike(AlertKind.VOLUME_SURGE, o, e, z, {
                 "observed": o, "expected": e, "score": round(z, 3), "threshold": thr,
+                "recent_max_score": round(rec, 3),
                 "window_minutes": 5 * k, "fallback": fallback,
                 "baseline_window": self._window_evidence(sec, fallback),
                 "sensitivity": pr.name, "partial": elapsed < 1.0,
