@@ -74,15 +74,19 @@ PRIOR_POSTS = 20.0
 RHO_MIN = 0.001
 
 
-def _push(ring: list[float], sums: list[float], pos: int, value: float,
-          scales: tuple[int, ...]) -> None:
-    """Write value at ring[pos] (the oldest slot) and keep, for each scale k,
-    sums[i] = the newest k-1 values: add the new one, drop the one now k-1 back."""
-    size = len(ring)
-    ring[pos] = value
+def _push(ring_a: list[float], sums_a: list[float], a: float,
+          ring_b: list[float], sums_b: list[float], b: float,
+          pos: int, scales: tuple[int, ...]) -> None:
+    """Write a, b at ring_x[pos] (the oldest slot) and keep, for each scale k,
+    sums_x[i] = the newest k-1 values: add the new one, drop the one now k-1 back."""
+    size = len(ring_a)
+    ring_a[pos] = a
+    ring_b[pos] = b
     for i, k in enumerate(scales):
         if k > 1:
-            sums[i] += value - ring[(pos - k + 1) % size]
+            j = (pos - k + 1) % size
+            sums_a[i] += a - ring_a[j]
+            sums_b[i] += b - ring_b[j]
 
 
 def sqrt_score(observed: float, expected: float, phi: float) -> float:
@@ -145,24 +149,28 @@ class CountBaseline:
     # -- learning ----------------------------------------------------------
     def update(self, x: float, expected: float, hour: int, wday: int,
                sums: list[tuple[float, float]] | None = None,
-               learn: bool = True) -> None:
+               phis: list[float] | None = None, learn: bool = True) -> None:
         """Commit one closed bucket with count x whose expectation was
         `expected`.  `sums` = the (observed, expected) of each scale for this
-        bucket (as scored), reused to learn the noise.  learn=False records
-        the bucket in the ring only (used while a source is known silent)."""
+        bucket (as scored) and `phis` the noise used to score them, reused to
+        learn the noise.  learn=False records the bucket in the ring only
+        (used while a source is known silent)."""
         if learn:
             if self.n:
-                phi1 = self.phi(0)
-                half = 0.5 * CLIP * math.sqrt(1.0 + phi1 * expected)
+                if sums is None or phis is None:
+                    sums = [self.window(i, x, expected) for i in range(len(SCALES))]
+                    phis = [self.phi(i) for i in range(len(SCALES))]
+                half = 0.5 * CLIP * math.sqrt(1.0 + phis[0] * expected)
                 r = math.sqrt(expected + 0.375)
                 hi = (r + half) ** 2 - 0.375
                 lo = (r - half) ** 2 - 0.375 if r > half else 0.0
                 xw = hi if x > hi else (lo if x < lo else x)
-                for i, (o, e) in enumerate(sums or ()):
-                    d = abs(sqrt_score(o, e, 0.0))
-                    cap = CLIP * math.sqrt(1.0 + self.phi(i) * e)
-                    self.num[i] += ALPHA_NOISE * ((cap if d > cap else d) - self.num[i])
-                    self.den[i] += ALPHA_NOISE * (e - self.den[i])
+                num, den = self.num, self.den
+                for i, (o, e) in enumerate(sums):
+                    d = 2.0 * abs(math.sqrt(o + 0.375) - math.sqrt(e + 0.375))
+                    cap = CLIP * math.sqrt(1.0 + phis[i] * e)
+                    num[i] += ALPHA_NOISE * ((cap if d > cap else d) - num[i])
+                    den[i] += ALPHA_NOISE * (e - den[i])
                 self.wt += ALPHA_NOISE * (1.0 - self.wt)
             else:
                 xw = x
@@ -188,8 +196,8 @@ class CountBaseline:
                 self.wday[wday] = new
                 self.wday_sum += new - old
             self.n = n
-        _push(self.ring_obs, self.sum_obs, self.pos, x, SCALES)
-        _push(self.ring_exp, self.sum_exp, self.pos, expected, SCALES)
+        _push(self.ring_obs, self.sum_obs, x, self.ring_exp, self.sum_exp, expected,
+              self.pos, SCALES)
         self.pos = (self.pos + 1) % len(self.ring_obs)
 
     # -- persistence -------------------------------------------------------
@@ -248,27 +256,33 @@ class ShareBaseline:
         return (o - n * p - 0.5) / math.sqrt(v)
 
     def update(self, lab: float, tot: float,
-               sums: list[tuple[float, float]] | None = None) -> None:
+               sums: list[tuple[float, float]] | None = None,
+               rhos: list[float] | None = None) -> None:
+        """Commit one closed bucket (label posts, all posts); `sums`/`rhos` as
+        scored for this bucket (recomputed when not given)."""
         p = self.share()
         if tot > 0.0:
-            for i, (o, n) in enumerate(sums or ()):
+            if sums is None or rhos is None:
+                sums = [self.window(i, lab, tot) for i in range(len(SHARE_SCALES))]
+                rhos = [self.rho(i) for i in range(len(SHARE_SCALES))]
+            for i, (o, n) in enumerate(sums):
                 v = n * p * (1.0 - p)
                 if v <= 0.0 or n < 2.0:
                     continue
                 r2 = (o - n * p) ** 2
-                cap = CLIP * CLIP * v * (1.0 + self.rho(i) * (n - 1.0))
+                cap = CLIP * CLIP * v * (1.0 + rhos[i] * (n - 1.0))
                 if r2 > cap:
                     r2 = cap
                 self.num[i] += ALPHA_NOISE * (r2 - v - self.num[i])
                 self.den[i] += ALPHA_NOISE * (v * (n - 1.0) - self.den[i])
             # winsorise the label count before it moves the share
-            sd = math.sqrt(tot * p * (1.0 - p) * (1.0 + self.rho(0) * (tot - 1.0)))
+            sd = math.sqrt(tot * p * (1.0 - p) * (1.0 + rhos[0] * (tot - 1.0)))
             hi = tot * p + CLIP * sd
             lw = hi if lab > hi else lab
             self.lab = (1.0 - ALPHA_SHARE) * self.lab + lw
             self.tot = (1.0 - ALPHA_SHARE) * self.tot + tot
-        _push(self.ring_lab, self.sum_lab, self.pos, lab, SHARE_SCALES)
-        _push(self.ring_tot, self.sum_tot, self.pos, tot, SHARE_SCALES)
+        _push(self.ring_lab, self.sum_lab, lab, self.ring_tot, self.sum_tot, tot,
+              self.pos, SHARE_SCALES)
         self.pos = (self.pos + 1) % len(self.ring_lab)
 
     def to_state(self) -> dict[str, Any]:

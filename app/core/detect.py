@@ -119,6 +119,7 @@ class WatchDetector:
         self.naive = False
         self.silent = [0, 0.0, 0.0]  # run length, observed, expected
         self.records = [0.0] * len(SCALES)  # decayed recent max volume score
+        self._next_dt: datetime | None = None
 
     # -- construction / persistence ----------------------------------------
     @classmethod
@@ -160,8 +161,10 @@ class WatchDetector:
     def next_bucket(self) -> datetime | None:
         if self.next_sec is None:
             return None
-        dt = datetime.fromtimestamp(self.next_sec, UTC)
-        return dt.replace(tzinfo=None) if self.naive else dt
+        if self._next_dt is None:
+            dt = datetime.fromtimestamp(self.next_sec, UTC)
+            self._next_dt = dt.replace(tzinfo=None) if self.naive else dt
+        return self._next_dt
 
     # -- the two entry points ------------------------------------------------
     def feed(self, bucket: BucketCounts) -> list[Spike]:
@@ -177,6 +180,7 @@ class WatchDetector:
                 raise ValueError(f"expected bucket {self.next_bucket}, got {start}")
         spikes = self._evaluate(bucket, sec, commit=True, elapsed=1.0)
         self.next_sec = sec + 300
+        self._next_dt = start + BUCKET if start.tzinfo is None else (start + BUCKET).astimezone(UTC)
         return spikes
 
     def peek(self, current: BucketCounts, elapsed: float) -> list[Spike]:
@@ -214,54 +218,53 @@ class WatchDetector:
         e1 = tm.expected(hour, wday, seasonal=not fallback)
         thr = pr.threshold * (FALLBACK_FACTOR if fallback else 1.0)
         spikes: list[Spike] = []
-        sums: list[tuple[float, float]] = []
+
+        # volume
+        sums = [tm.window(i, x, e1) for i in range(len(SCALES))]
+        phis = [tm.phi(i) for i in range(len(SCALES))]
         best: tuple[float, int, float, float, float] | None = None
         records = self.records
-        for i, k in enumerate(SCALES):
-            o, e = tm.window(i, x, e1)
-            sums.append((o, e))
-            if tm.n == 0:
-                continue
-            z = sqrt_score(o, e, tm.phi(i))
-            rec = records[i]
-            if (z >= thr and z >= rec and o >= pr.min_ratio * e and o - e >= pr.min_excess
-                    and (best is None or z > best[0])):
-                best = (z, k, o, e, rec)
-            if commit and not fallback:
-                rec *= HABITUATION_DECAY
-                records[i] = z if z > rec else rec
+        if tm.n:
+            for i, (o, e) in enumerate(sums):
+                z = sqrt_score(o, e, phis[i])
+                rec = records[i]
+                if (z >= thr and z >= rec and o >= pr.min_ratio * e
+                        and o - e >= pr.min_excess and (best is None or z > best[0])):
+                    best = (z, SCALES[i], o, e, rec)
+                if commit and not fallback:
+                    rec *= HABITUATION_DECAY
+                    records[i] = z if z > rec else rec
         if best is not None:
             z, k, o, e, rec = best
             spikes.append(Spike(AlertKind.VOLUME_SURGE, o, e, z, {
                 "observed": o, "expected": e, "score": round(z, 3), "threshold": thr,
-                "recent_max_score": round(rec, 3),
-                "window_minutes": 5 * k, "fallback": fallback,
-                "baseline_window": self._window_evidence(sec, fallback),
+                "recent_max_score": round(rec, 3), "window_minutes": 5 * k,
+                "fallback": fallback, "baseline_window": self._window_evidence(sec, fallback),
                 "sensitivity": pr.name, "partial": elapsed < 1.0,
             }))
 
         # label shares
         tot_for_share = x if commit else max(x, e1)
-        share_sums: dict[str, list[tuple[float, float]]] = {}
+        share_state = []
         for kind, label in _SHARE_KINDS:
             sb = self.shares[label]
-            lab = float(getattr(b, label))
+            lab = getattr(b, label)
+            lab = float(lab) if lab > 0 else 0.0
+            ssums = [sb.window(i, lab, tot_for_share) for i in range(len(SHARE_SCALES))]
+            rhos = [sb.rho(i) for i in range(len(SHARE_SCALES))]
+            share_state.append((sb, lab, ssums, rhos))
+            if ssums[-1][0] <= 0.0:
+                continue  # no label post in the longest window: nothing to test
             p = sb.share()
             sfall = fallback or sb.tot < MIN_SHARE_POSTS
             sthr = pr.threshold * (FALLBACK_FACTOR if sfall else 1.0)
-            ss: list[tuple[float, float]] = []
             sbest: tuple[float, int, float, float] | None = None
-            for i, k in enumerate(SHARE_SCALES):
-                o, n = sb.window(i, lab, tot_for_share)
-                ss.append((o, n))
-                if o <= 0.0:
-                    continue
-                z = ShareBaseline.score(o, n, p, sb.rho(i))
+            for i, (o, n) in enumerate(ssums):
+                z = ShareBaseline.score(o, n, p, rhos[i])
                 ex = n * p
                 if (z >= sthr and o >= pr.min_ratio * ex and o - ex >= pr.min_excess
                         and (sbest is None or z > sbest[0])):
-                    sbest = (z, k, o, n)
-            share_sums[label] = ss
+                    sbest = (z, SHARE_SCALES[i], o, n)
             if sbest is not None:
                 z, k, o, n = sbest
                 spikes.append(Spike(kind, o, n * p, z, {
@@ -271,28 +274,29 @@ class WatchDetector:
                     "fallback": sfall, "baseline_window": self._window_evidence(sec, sfall),
                     "sensitivity": pr.name, "partial": elapsed < 1.0,
                 }))
+        if not commit:
+            return spikes
 
         # silence (closed buckets only)
-        learn = True
-        if commit:
-            run, so, se = self.silent
-            if x <= SILENT_FRACTION * e1 and e1 > 0.0:
-                run, so, se = run + 1, so + x, se + e1
-            else:
-                run, so, se = 0, 0.0, 0.0
-            self.silent = [run, so, se]
-            mass = pr.silent_mass * (2.0 if fallback else 1.0)
-            if run >= SILENT_MIN_BUCKETS and se >= mass:
-                learn = False
-                spikes.append(Spike(AlertKind.CHANNEL_SILENT, so, se, se, {
-                    "observed": so, "expected": se, "score": round(se, 3),
-                    "threshold": mass, "silent_minutes": 5 * run, "fallback": fallback,
-                    "baseline_window": self._window_evidence(sec, fallback),
-                    "sensitivity": pr.name, "partial": False,
-                }))
-            tm.update(x, e1, hour, wday, sums, learn=learn)
-            for _, label in _SHARE_KINDS:
-                self.shares[label].update(float(getattr(b, label)), x, share_sums[label])
+        run, so, se = self.silent
+        if x <= SILENT_FRACTION * e1 and e1 > 0.0:
+            run, so, se = run + 1, so + x, se + e1
+        else:
+            run, so, se = 0, 0.0, 0.0
+        self.silent = [run, so, se]
+        mass = pr.silent_mass * (2.0 if fallback else 1.0)
+        silent = run >= SILENT_MIN_BUCKETS and se >= mass
+        if silent:
+            spikes.append(Spike(AlertKind.CHANNEL_SILENT, so, se, se, {
+                "observed": so, "expected": se, "score": round(se, 3),
+                "threshold": mass, "silent_minutes": 5 * run, "fallback": fallback,
+                "baseline_window": self._window_evidence(sec, fallback),
+                "sensitivity": pr.name, "partial": False,
+            }))
+        # learn (a known-silent source does not teach the baseline)
+        tm.update(x, e1, hour, wday, sums, phis, learn=not silent)
+        for sb, lab, ssums, rhos in share_state:
+            sb.update(lab, x, ssums, rhos)
         return spikes
 
 
