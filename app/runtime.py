@@ -16,12 +16,14 @@ from app.db.migrate import upgrade_head
 from app.db.repos import api_keys
 from app.db.session import make_engine, make_session_factory, unit_of_work
 from app.jobs import tasks
-from app.jobs.scheduler import DELIVER, DETECT_ALL, DETECT_DIRTY, Jobs
+from app.jobs.scheduler import DELIVER, DETECT_ALL, DETECT_DIRTY, POLL, Jobs
+from app.metrics import Metrics
 from app.ml.artifacts import default_models_root, load_classifier
 from app.notify.slack import SlackNotifier
 from app.notify.webhooks import WebhookSender
 from app.services.outbound import SlackTarget
 from app.settings import Settings
+from app.sources.registry import ConnectorRegistry
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,10 @@ class Runtime:
     slack: SlackPort | None
     webhooks: WebhookPort
     jobs: Jobs | None = None
+    metrics: Metrics = field(default_factory=Metrics)
+    connectors: ConnectorRegistry = field(
+        default_factory=lambda: ConnectorRegistry(allow_private=False)
+    )
     # Ingest and detection of a watch take turns (PostgreSQL also locks the row).
     watch_lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -109,7 +115,8 @@ def build_runtime(
     elif not settings.slack_default_channel:
         log.info("no default Slack channel: only watches with a slack_channel post to Slack")
     webhooks = webhooks or WebhookSender(allow_private=settings.allow_private_targets)
-    runtime = Runtime(settings, engine, factory, clock, classifier, slack, webhooks)
+    runtime = Runtime(settings, engine, factory, clock, classifier, slack, webhooks,
+                      connectors=ConnectorRegistry(allow_private=settings.allow_private_targets))
     if settings.scheduler_enabled:
         jobs = Jobs()
         jobs.add(DETECT_DIRTY, lambda: tasks.detect_watches(runtime, only_dirty=True),
@@ -117,5 +124,6 @@ def build_runtime(
         jobs.add(DETECT_ALL, lambda: tasks.detect_watches(runtime, only_dirty=False),
                  settings.detect_interval_seconds)
         jobs.add(DELIVER, lambda: tasks.deliver(runtime), DELIVER_SECONDS)
+        jobs.add(POLL, lambda: tasks.poll_watches(runtime), settings.poll_interval_seconds)
         runtime.jobs = jobs
     return runtime

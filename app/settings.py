@@ -33,8 +33,8 @@ class Settings(BaseSettings):
         default=None, description="Model version dir or models root; default the bundled models/."
     )
     scheduler_enabled: bool = True
-    detect_interval_seconds: float = 30.0
-    deliver_interval_seconds: float = 5.0
+    detect_interval_seconds: float = Field(default=30.0, ge=1.0)
+    poll_interval_seconds: float = Field(default=60.0, ge=5.0)
     default_sensitivity: str = "medium"
     migrate_on_start: bool = True
     log_level: str = "INFO"

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from app import __version__
 from app.api import errors
-from app.api.routes import alerts, health, posts, subscriptions, watches
+from app.api.routes import alerts, health, posts, slack, subscriptions, watches
 from app.runtime import Runtime
 
 DESCRIPTION = """Crisis-response alerting for communications teams: push posts for a
@@ -33,6 +33,6 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
     app.state.runtime = runtime
     errors.install(app)
     for router in (health.router, watches.router, posts.router, alerts.router,
-                   subscriptions.router):
+                   subscriptions.router, slack.router):
         app.include_router(router)
     return app

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from app.core.model import PostLabels
+from app.core.model import PostLabels, RawPost
 
 
 class Clock(Protocol):
@@ -54,4 +54,18 @@ class SlackPort(Protocol):
 class WebhookPort(Protocol):
     def send(self, url: str, secret: str, msg_id: str, timestamp: datetime, body: bytes) -> None:
         """Signed POST per Standard Webhooks. Raises DeliveryError (gone=True on 410)."""
+        ...
+
+
+class SourceError(Exception):
+    """A channel could not be read this time (network, HTTP status, bad payload)."""
+
+
+class SourceConnector(Protocol):
+    """A channel that can be polled: returns posts newer than the cursor."""
+
+    kind: str
+
+    def fetch(self, terms: Sequence[str], cursor: str | None) -> tuple[list[RawPost], str | None]:
+        """(posts matching any term, new cursor). Raises SourceError."""
         ...

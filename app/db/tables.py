@@ -200,3 +200,18 @@ class SlackMessageRef(Base):
     channel: Mapped[str] = mapped_column(String(100))
     ts: Mapped[str] = mapped_column(String(40))
     posted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PollCursor(Base):
+    """How far each polled channel of a watch has been read, and its health."""
+
+    __tablename__ = "poll_cursors"
+
+    watch_id: Mapped[str] = mapped_column(
+        ForeignKey("watches.id", ondelete="CASCADE"), primary_key=True
+    )
+    channel: Mapped[str] = mapped_column(String(1000), primary_key=True)
+    cursor: Mapped[str | None] = mapped_column(String(200))
+    last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    failures: Mapped[int] = mapped_column(Integer, default=0)

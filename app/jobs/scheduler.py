@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 DETECT_DIRTY = "detect_dirty"
 DETECT_ALL = "detect_all"
 DELIVER = "deliver"
+POLL = "poll"
 
 
 class Jobs:

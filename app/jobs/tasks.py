@@ -10,6 +10,7 @@ from app.db.repos import watches as watches_repo
 from app.db.session import unit_of_work
 from app.services.delivery import drain_outbox
 from app.services.detection import detect_watch
+from app.services.polling import poll_channel
 
 if TYPE_CHECKING:
     from app.runtime import Runtime
@@ -30,14 +31,18 @@ def detect_watches(runtime: Runtime, *, only_dirty: bool) -> int:
                     session, watch_id=watch_id, now=runtime.clock.now(), slack=runtime.slack_target
                 )
             queued += outcome.queued
+            for action in outcome.actions.values():
+                runtime.metrics.alerts.labels(action.split(":")[0]).inc()
             if outcome.actions:
                 log.info("detect %s: %s", watch_id, outcome.actions)
         except Exception:
             log.exception("detection failed for watch %s", watch_id)
     if queued:
         runtime.kick_delivery()
+    elapsed = time.perf_counter() - started
+    runtime.metrics.detect_seconds.observe(elapsed)
     if ids:
-        log.debug("detected %d watches in %.3fs", len(ids), time.perf_counter() - started)
+        log.debug("detected %d watches in %.3fs", len(ids), elapsed)
     return len(ids)
 
 
@@ -48,6 +53,33 @@ def deliver(runtime: Runtime) -> int:
         slack=runtime.slack,
         webhooks=runtime.webhooks,
     )
+    for outcome in ("sent", "retried", "dead"):
+        if n := getattr(result, outcome):
+            runtime.metrics.deliveries.labels(outcome).inc(n)
     if result.sent or result.retried or result.dead:
         log.info("delivery: sent=%d retried=%d dead=%d", result.sent, result.retried, result.dead)
     return result.sent
+
+
+def poll_watches(runtime: Runtime) -> int:
+    """Poll every channel of every watch that has channels; returns posts accepted."""
+    with unit_of_work(runtime.session_factory) as session:
+        specs = [(w, c) for w in watches_repo.with_channels(session) for c in w.channels]
+    accepted = 0
+    for watch, spec in specs:
+        try:
+            connector = runtime.connectors.connector(spec)
+            with runtime.watch_lock, unit_of_work(runtime.session_factory) as session:
+                current = watches_repo.get(session, watch.id, for_update=True)
+                if current is None:
+                    continue
+                result = poll_channel(session, watch=current, spec=spec, connector=connector,
+                                      classifier=runtime.classifier, now=runtime.clock.now())
+            accepted += result.accepted
+            runtime.metrics.posts.labels("accepted").inc(result.accepted)
+            runtime.metrics.posts.labels("duplicate").inc(result.duplicates)
+        except Exception:
+            log.exception("poll of %s for watch %s failed", spec, watch.id)
+    if accepted:
+        runtime.kick_detection()
+    return accepted

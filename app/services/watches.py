@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from app.core.channels import UnknownChannel, parse_spec
 from app.core.normalise import normalise_handle, normalise_text
 from app.db.base import new_id
 from app.db.tables import Watch
@@ -52,8 +53,14 @@ def _check(spec: WatchSpec) -> WatchSpec:
     handles = _clean_list(spec.own_handles, "own_handles", handles=True)
     if not terms and not handles:
         raise WatchInvalid("terms", "give at least one term or own handle")
+    channels = [c.strip() for c in spec.channels or []]
+    for c in channels:
+        try:
+            parse_spec(c)
+        except UnknownChannel as exc:
+            raise WatchInvalid("channels", str(exc)) from exc
     channel = spec.slack_channel.strip() if spec.slack_channel else None
-    return WatchSpec(name, terms, handles, spec.sensitivity, channel or None, spec.channels or [])
+    return WatchSpec(name, terms, handles, spec.sensitivity, channel or None, channels)
 
 
 def create(session: Session, spec: WatchSpec, now: datetime) -> Watch:

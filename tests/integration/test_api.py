@@ -121,3 +121,61 @@ def test_subscription_secret_shown_once(client):
 def test_alert_commands_on_missing_alert(client):
     r = client.post("/api/v1/alerts/nope/acknowledge", json={"by": "sam"}, headers=AUTH)
     assert r.status_code == 404
+
+
+SIGNING = "slack-signing-secret-for-tests"
+
+
+@pytest.fixture
+def slack_client(session_factory, clock, db_engine):
+    runtime = Runtime(
+        settings=make_settings(bootstrap_api_key=KEY, slack_signing_secret=SIGNING),
+        engine=db_engine,
+        session_factory=session_factory,
+        clock=clock,
+        classifier=KeywordClassifier(),
+        slack=None,
+        webhooks=_NoWebhooks(),
+    )
+    with TestClient(create_app(runtime, manage_runtime=False)) as c:
+        yield c
+
+
+def _an_alert(factory, watch_id, clock) -> str:
+    from app.db.session import unit_of_work
+    from app.db.tables import Alert
+
+    with unit_of_work(factory) as s:
+        s.add(Alert(id="alr_test", watch_id=watch_id, kind="negative_surge", state="open",
+                    severity="warning", opened_at=clock.now(), updated_at=clock.now(),
+                    last_spike_at=clock.now(), last_notified_at=clock.now(),
+                    notified_observed=30, peak_score=5, evidence={}, guidance={}))
+    return "alr_test"
+
+
+def _signed(body: str, ts: int, secret: str = SIGNING) -> dict[str, str]:
+    import hashlib
+    import hmac
+
+    sig = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": str(ts), "X-Slack-Signature": f"v0={sig}",
+            "Content-Type": "application/x-www-form-urlencoded"}
+
+
+def test_slack_button_acknowledges_after_signature_check(slack_client, session_factory, clock):
+    import json
+    import time
+    from urllib.parse import urlencode
+
+    wid = _watch(slack_client)["id"]
+    alert_id = _an_alert(session_factory, wid, clock)
+    payload = {"type": "block_actions", "user": {"id": "U1", "username": "sam"},
+               "actions": [{"action_id": "alert_acknowledge", "value": alert_id}]}
+    body = urlencode({"payload": json.dumps(payload)})
+    now = int(time.time())
+    bad = slack_client.post("/slack/interactions", content=body, headers=_signed(body, now, "nope"))
+    assert bad.status_code == 401
+    ok = slack_client.post("/slack/interactions", content=body, headers=_signed(body, now))
+    assert ok.status_code == 200
+    alert = slack_client.get(f"/api/v1/alerts/{alert_id}", headers=AUTH).json()
+    assert alert["state"] == "acknowledged" and alert["acknowledged_by"] == "sam (Slack)"

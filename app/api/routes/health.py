@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
 from app.api.deps import RuntimeDep
@@ -34,3 +34,9 @@ def readyz(runtime: RuntimeDep) -> JSONResponse:
         status_code=200 if ready else 503,
         content={"status": "ready" if ready else "not ready", "checks": checks},
     )
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics(runtime: RuntimeDep) -> Response:
+    """Prometheus metrics: posts, alert events, deliveries, detection time."""
+    return Response(runtime.metrics.render(), media_type="text/plain; version=0.0.4")

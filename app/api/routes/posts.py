@@ -75,6 +75,8 @@ def push_posts(watch_id: str, body: PostBatch, runtime: RuntimeDep, _: ApiKeyDep
         result = ingest_batch(
             session, watch=watch, raw_posts=raw, classifier=runtime.classifier, now=runtime.clock.now()
         )
+    runtime.metrics.posts.labels("accepted").inc(result.accepted)
+    runtime.metrics.posts.labels("duplicate").inc(result.duplicates)
     if result.accepted:
         runtime.kick_detection()
     return IngestOut(accepted=result.accepted, duplicates=result.duplicates)
