@@ -33,3 +33,7 @@ def mark_dirty(session: Session, watch_id: str, *, stale: bool) -> None:
     if stale:
         values["detector_stale"] = True
     session.execute(update(Watch).where(Watch.id == watch_id).values(**values))
+
+
+def with_channels(session: Session) -> list[Watch]:
+    return [w for w in session.scalars(select(Watch).order_by(Watch.id)) if w.channels]
