@@ -16,7 +16,7 @@ from app.db.migrate import upgrade_head
 from app.db.repos import api_keys
 from app.db.session import make_engine, make_session_factory, unit_of_work
 from app.jobs import tasks
-from app.jobs.scheduler import DELIVER, DETECT_ALL, DETECT_DIRTY, POLL, Jobs
+from app.jobs.scheduler import DELIVER, DETECT_ALL, DETECT_DIRTY, POLL, PRUNE, Jobs
 from app.metrics import Metrics
 from app.ml.artifacts import default_models_root, load_classifier
 from app.notify.slack import SlackNotifier
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 DETECT_DIRTY_SECONDS = 2.0
 DELIVER_SECONDS = 1.0
+PRUNE_SECONDS = 6 * 3600.0
 
 
 @dataclass
@@ -125,5 +126,6 @@ def build_runtime(
                  settings.detect_interval_seconds)
         jobs.add(DELIVER, lambda: tasks.deliver(runtime), DELIVER_SECONDS)
         jobs.add(POLL, lambda: tasks.poll_watches(runtime), settings.poll_interval_seconds)
+        jobs.add(PRUNE, lambda: tasks.prune_old_data(runtime), PRUNE_SECONDS)
         runtime.jobs = jobs
     return runtime

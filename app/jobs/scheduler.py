@@ -18,6 +18,7 @@ DETECT_DIRTY = "detect_dirty"
 DETECT_ALL = "detect_all"
 DELIVER = "deliver"
 POLL = "poll"
+PRUNE = "prune"
 
 
 class Jobs:

@@ -11,6 +11,7 @@ from app.db.session import unit_of_work
 from app.services.delivery import drain_outbox
 from app.services.detection import detect_watch
 from app.services.polling import poll_channel
+from app.services.retention import prune
 
 if TYPE_CHECKING:
     from app.runtime import Runtime
@@ -83,3 +84,9 @@ def poll_watches(runtime: Runtime) -> int:
     if accepted:
         runtime.kick_detection()
     return accepted
+
+
+def prune_old_data(runtime: Runtime) -> None:
+    with runtime.watch_lock, unit_of_work(runtime.session_factory) as session:
+        pruned = prune(session, runtime.clock.now())
+    log.info("pruned %s", pruned)

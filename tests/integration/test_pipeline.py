@@ -168,3 +168,17 @@ def test_failed_webhook_retries_with_the_same_id(session_factory, clock, fakes):
     with unit_of_work(session_factory) as s:
         states = set(s.scalars(select(OutboxMessage.state)))
     assert states == {"sent"}
+
+
+def test_retention_keeps_the_baseline_window(session_factory, clock):
+    from app.services.retention import prune
+
+    wid = _watch(session_factory, clock)
+    old = [raw_post("old", "metro police", clock.now() - timedelta(days=40))]
+    recent = [raw_post("new", "metro police", clock.now() - timedelta(days=20))]
+    _ingest(session_factory, clock, wid, old + recent, KeywordClassifier())
+    with unit_of_work(session_factory) as s:
+        pruned = prune(s, clock.now())
+    assert (pruned.posts, pruned.buckets) == (1, 1)
+    with unit_of_work(session_factory) as s:
+        assert list(s.scalars(select(Post.external_id))) == ["new"]
