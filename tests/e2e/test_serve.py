@@ -9,12 +9,14 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, make_url, text
 
 from tests.builders import NEGATIVE, POSITIVE, burst, history, post_json
 from tests.fakes.slack_api import FakeSlack
@@ -76,12 +78,33 @@ class Server:
             assert r.status_code == 200, r.text
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database for one server: a SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'e2e.db'}"
+        return
+    base = os.environ.get("GROUNDSWELL_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("PostgreSQL e2e needs GROUNDSWELL_TEST_POSTGRES_URL (CI sets it)")
+    name = f"groundswell_e2e_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[tuple[Server, FakeSlack, WebhookReceiver]]:
+def stack(tmp_path: Path, database_url: str) -> Iterator[tuple[Server, FakeSlack, WebhookReceiver]]:
     with FakeSlack() as slack, WebhookReceiver() as hooks:
         env = {k: v for k, v in os.environ.items() if not k.startswith("GROUNDSWELL_")}
         env.update({
-            "GROUNDSWELL_DATABASE_URL": f"sqlite:///{tmp_path / 'e2e.db'}",
+            "GROUNDSWELL_DATABASE_URL": database_url,
             "GROUNDSWELL_BOOTSTRAP_API_KEY": KEY,
             "GROUNDSWELL_SLACK_BOT_TOKEN": "xoxb-e2e-token",
             "GROUNDSWELL_SLACK_API_URL": slack.base_url,
