@@ -71,7 +71,11 @@ PRIOR_WEIGHT = 0.05  # the prior counts as ~0.05/ALPHA_NOISE = 43 buckets of dat
 # first few negative posts; real data overrides it after a few dozen posts.
 PRIOR_SHARE = 0.3
 PRIOR_POSTS = 20.0
-RHO_MIN = 0.001
+RHO_MIN = 0.0005
+RHO_PRIOR = 0.01
+RHO_STEP = 0.01
+RHO_UP = math.exp(RHO_STEP)
+RHO_DOWN = math.exp(-RHO_STEP)
 
 
 def _push(ring_a: list[float], sums_a: list[float], a: float,
@@ -217,17 +221,22 @@ class ShareBaseline:
     """Usual share of one label among all posts, with beta-binomial noise.
 
     share = (EW sum of label posts + prior) / (EW sum of all posts + prior).
-    rho: extra-binomial correlation per window scale, estimated like phi.
+    rho: extra-binomial correlation per window scale, variance
+    N p (1-p) (1 + rho (N-1)).  It is estimated by quantile matching, which
+    ignores how far out the outliers are: rho is nudged up (x e^RHO_STEP) when
+    the squared standardised residual exceeds the chi-square(1) median 0.455
+    and down otherwise, so it settles where half the residuals exceed it.  A
+    mean-square estimate would let the very episodes we look for inflate rho.
+    Windows with fewer than 2 expected-variance posts carry no information on
+    rho and are skipped.
     """
 
-    __slots__ = ("lab", "tot", "num", "den", "ring_lab", "ring_tot", "sum_lab", "sum_tot",
-                 "pos")
+    __slots__ = ("lab", "tot", "rhos", "ring_lab", "ring_tot", "sum_lab", "sum_tot", "pos")
 
     def __init__(self) -> None:
         self.lab = 0.0
         self.tot = 0.0
-        self.num = [0.0] * len(SHARE_SCALES)
-        self.den = [0.0] * len(SHARE_SCALES)
+        self.rhos = [RHO_PRIOR] * len(SHARE_SCALES)
         ring = max(SHARE_SCALES)
         self.ring_lab = [0.0] * ring
         self.ring_tot = [0.0] * ring
@@ -239,9 +248,7 @@ class ShareBaseline:
         return (self.lab + PRIOR_SHARE * PRIOR_POSTS) / (self.tot + PRIOR_POSTS)
 
     def rho(self, i: int) -> float:
-        if self.den[i] <= 0.0:
-            return RHO_MIN
-        return max(RHO_MIN, self.num[i] / self.den[i])
+        return self.rhos[i]
 
     def window(self, i: int, lab: float, tot: float) -> tuple[float, float]:
         """(label posts, all posts) over the newest SHARE_SCALES[i] buckets."""
@@ -265,16 +272,17 @@ class ShareBaseline:
             if sums is None or rhos is None:
                 sums = [self.window(i, lab, tot) for i in range(len(SHARE_SCALES))]
                 rhos = [self.rho(i) for i in range(len(SHARE_SCALES))]
+            rr = self.rhos
             for i, (o, n) in enumerate(sums):
                 v = n * p * (1.0 - p)
-                if v <= 0.0 or n < 2.0:
+                if v < 2.0:
                     continue
-                r2 = (o - n * p) ** 2
-                cap = CLIP * CLIP * v * (1.0 + rhos[i] * (n - 1.0))
-                if r2 > cap:
-                    r2 = cap
-                self.num[i] += ALPHA_NOISE * (r2 - v - self.num[i])
-                self.den[i] += ALPHA_NOISE * (v * (n - 1.0) - self.den[i])
+                r = rr[i]
+                if (o - n * p) ** 2 > 0.455 * v * (1.0 + r * (n - 1.0)):
+                    r *= RHO_UP
+                else:
+                    r *= RHO_DOWN
+                rr[i] = RHO_MIN if r < RHO_MIN else r
             # winsorise the label count before it moves the share
             sd = math.sqrt(tot * p * (1.0 - p) * (1.0 + rhos[0] * (tot - 1.0)))
             hi = tot * p + CLIP * sd

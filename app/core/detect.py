@@ -68,8 +68,11 @@ HABITUATION_DECAY = 0.5 ** (1.0 / (HABITUATION_DAYS * BUCKETS_PER_DAY))
 class Preset:
     """One sensitivity level.
 
-    threshold      standard deviations above expectation (square-root scale
-                   for counts, binomial z for shares) needed to open a spike.
+    threshold      standard deviations above expectation (square-root scale)
+                   for a volume spike.
+    share_threshold  binomial z (over-dispersion included) for a negative /
+                   parody share spike.  Lower than `threshold`: a label mix
+                   is far less bursty than raw volume, and has no habituation.
     min_ratio      observed must also be >= min_ratio x expected: a surge a
                    person cares about is a relative jump, not a 5 % wobble on
                    a huge watch.
@@ -82,6 +85,7 @@ class Preset:
 
     name: str
     threshold: float
+    share_threshold: float
     min_ratio: float
     min_excess: float
     quiet_buckets: int
@@ -89,11 +93,11 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {
-    "low": Preset("low", threshold=5.5, min_ratio=1.5, min_excess=5.0,
+    "low": Preset("low", threshold=5.5, share_threshold=4.5, min_ratio=1.5, min_excess=5.0,
                   quiet_buckets=144, silent_mass=60.0),
-    "medium": Preset("medium", threshold=5.0, min_ratio=1.5, min_excess=5.0,
+    "medium": Preset("medium", threshold=5.0, share_threshold=4.0, min_ratio=1.5, min_excess=5.0,
                      quiet_buckets=144, silent_mass=40.0),
-    "high": Preset("high", threshold=4.5, min_ratio=1.5, min_excess=5.0,
+    "high": Preset("high", threshold=4.5, share_threshold=3.5, min_ratio=1.5, min_excess=5.0,
                    quiet_buckets=144, silent_mass=30.0),
 }
 
@@ -257,7 +261,7 @@ class WatchDetector:
                 continue  # no label post in the longest window: nothing to test
             p = sb.share()
             sfall = fallback or sb.tot < MIN_SHARE_POSTS
-            sthr = pr.threshold * (FALLBACK_FACTOR if sfall else 1.0)
+            sthr = pr.share_threshold * (FALLBACK_FACTOR if sfall else 1.0)
             sbest: tuple[float, int, float, float] | None = None
             for i, (o, n) in enumerate(ssums):
                 z = ShareBaseline.score(o, n, p, rhos[i])

@@ -1,0 +1,249 @@
+#!/usr/bin/env python3
+"""Share-shift benchmark: does the detector catch a rise in the NEGATIVE SHARE
+of posts at flat volume, quickly, without crying wolf?
+
+    python bench/mix.py [--data-root ../shared/nab/data] [--files realTweets/]
+        [--sensitivity low|medium|high|all] [--seed 7] [--every-days 3]
+
+Streams.  Each NAB DEV mention-volume series (a count per 5 minutes) is the
+TOTAL of one simulated watch.  Every bucket's posts are labelled at random:
+negative with a share that wanders around BASE_SHARE (15 %; a Beta draw per
+hour, concentration KAPPA, so the share has realistic hour-to-hour noise),
+parody at PARODY_SHARE (2 %), positive at 30 % of the rest.  Volume is never
+touched, so the real bursts of the series stay in (they must not become
+negative alerts).
+
+Episodes.  Roughly every --every-days days (uniform jitter, first after one
+day), a NEGATIVE episode of 1-4 hours sets the negative share to a value
+drawn from 30-60 % (same hourly Beta noise) at unchanged volume.  Between
+them, positive-surge episodes (1-3 hours, volume x2-x4, all extra posts
+positive) check that a positive surge does not raise negative_surge.
+
+Detection follows the service: WatchDetector.feed per closed bucket, plus
+peek() on the open bucket at 2 and 4 minutes (partial counts = the bucket's
+posts arrived so far, spread evenly), and the shared episode rule
+(app.core.episodes) with the preset's quiet_buckets.  An episode is caught
+when a negative_surge spike is active (it opens an alert, or updates one that
+is already open) inside it; delay = minutes from the episode start to that
+spike (peek minute, or 5 minutes after the start of the closed bucket).  An
+OPENING of negative_surge or parody_surge outside every negative episode is a
+false alert.
+
+Reported: detection rate within 30 minutes over the episodes with >= 20
+negative posts per hour in their first 30 minutes (the target population: a
+detector cannot be asked to see what has not been posted yet), and over all
+episodes; the median delay; false alerts per week per watch (mean and worst
+watch) for negative_surge and parody_surge; and negative alerts opened during
+positive surges.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+from datetime import datetime
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from app.core.detect import SENSITIVITIES, WatchDetector  # noqa: E402
+from app.core.episodes import OPEN, EpisodeBook  # noqa: E402
+from app.core.model import AlertKind, BucketCounts  # noqa: E402
+
+BASE_SHARE = 0.15
+PARODY_SHARE = 0.02
+POSITIVE_OF_REST = 0.30
+KAPPA = 200.0            # Beta concentration of the hourly negative share
+EPISODE_SHARE = (0.30, 0.60)
+EPISODE_HOURS = (1, 4)
+TARGET_RATE = 20.0       # negative posts per hour for an episode to count
+TARGET_DELAY = 30.0      # minutes
+PEEK_MINUTES = (2, 4)
+
+
+def read_series(path: str) -> tuple[list[datetime], list[int]]:
+    stamps, values = [], []
+    with open(path) as fh:
+        next(fh)
+        for line in fh:
+            if not line.strip():
+                continue
+            t, v = line.strip().split(",")[:2]
+            stamps.append(datetime.fromisoformat(t))
+            values.append(max(0, int(round(float(v)))))
+    return stamps, values
+
+
+def binom(rng: random.Random, n: int, p: float) -> int:
+    """Binomial draw (exact for small n, normal approximation for large n)."""
+    if n <= 0 or p <= 0.0:
+        return 0
+    if n < 60:
+        return sum(1 for _ in range(n) if rng.random() < p)
+    mu, sd = n * p, (n * p * (1.0 - p)) ** 0.5
+    return min(n, max(0, int(round(rng.gauss(mu, sd)))))
+
+
+def build_stream(values: list[int], rng: random.Random, every_days: float):
+    """Labelled buckets plus the injected episodes (index ranges)."""
+    n = len(values)
+    neg_eps: list[tuple[int, int, float]] = []
+    pos_eps: list[tuple[int, int, float]] = []
+    t = 288 + int(rng.uniform(0, 288))
+    flip = False
+    while True:
+        if flip:
+            length = 12 * rng.randint(1, 3)
+            if t + length >= n:
+                break
+            pos_eps.append((t, t + length - 1, rng.uniform(2.0, 4.0)))
+        else:
+            length = 12 * rng.randint(*EPISODE_HOURS)
+            if t + length >= n:
+                break
+            neg_eps.append((t, t + length - 1, rng.uniform(*EPISODE_SHARE)))
+        flip = not flip
+        t += length + int(rng.uniform(0.5, 1.5) * every_days * 288 / 2)
+    neg_at = {}
+    for a, b, s in neg_eps:
+        for j in range(a, b + 1):
+            neg_at[j] = s
+    pos_at = {}
+    for a, b, f in pos_eps:
+        for j in range(a, b + 1):
+            pos_at[j] = f
+    rows = []
+    share = BASE_SHARE
+    for j, v in enumerate(values):
+        if j % 12 == 0 or j in neg_at or (j - 1) in neg_at:
+            mean = neg_at.get(j, BASE_SHARE)
+            share = rng.betavariate(mean * KAPPA, (1.0 - mean) * KAPPA)
+        neg = binom(rng, v, share)
+        par = binom(rng, v - neg, PARODY_SHARE)
+        pos = binom(rng, v - neg - par, POSITIVE_OF_REST)
+        tot = v
+        if j in pos_at:
+            extra = int(round(v * (pos_at[j] - 1.0)))
+            tot += extra
+            pos += extra
+        rows.append((tot, neg, pos, par))
+    return rows, neg_eps, pos_eps
+
+
+def run_watch(stamps, rows, neg_eps, pos_eps, sensitivity):
+    det = WatchDetector.new(sensitivity)
+    book = EpisodeBook(det.preset.quiet_buckets)
+    ep_of = {}
+    for e, (a, b, _) in enumerate(neg_eps):
+        for j in range(a, b + 1):
+            ep_of[j] = e
+    in_pos = set()
+    for a, b, _ in pos_eps:
+        in_pos.update(range(a, b + 1))
+    first_open: dict[int, float] = {}   # episode -> delay of its first active spike
+    already_open = 0
+    false = {AlertKind.NEGATIVE_SURGE: 0, AlertKind.PARODY_SURGE: 0}
+    neg_in_pos = 0
+    share_kinds = (AlertKind.NEGATIVE_SURGE, AlertKind.PARODY_SURGE)
+    for j, (ts, (tot, neg, pos, par)) in enumerate(zip(stamps, rows, strict=True)):
+        opened_min: dict[str, float] = {}
+        if det.next_bucket is not None:
+            for m in PEEK_MINUTES:
+                f = m / 5.0
+                part = BucketCounts(start=det.next_bucket, total=int(tot * f),
+                                    negative=int(neg * f), positive=int(pos * f),
+                                    parody=int(par * f))
+                for s in det.peek(part, f):
+                    opened_min.setdefault(str(s.kind), float(m))
+        start = det.next_bucket or ts
+        spikes = det.feed(BucketCounts(start=start, total=tot, negative=neg,
+                                       positive=pos, parody=par))
+        active = {str(s.kind) for s in spikes} | set(opened_min)
+        neg = str(AlertKind.NEGATIVE_SURGE)
+        e = ep_of.get(j)
+        was_open = neg in book.trackers and book.trackers[neg].is_open
+        if e is not None and neg in active and e not in first_open:
+            first_open[e] = (j - neg_eps[e][0]) * 5.0 + opened_min.get(neg, 5.0)
+            already_open += was_open
+        events = book.step(active)
+        for kind in share_kinds:
+            if events.get(str(kind)) != OPEN:
+                continue
+            if not (kind == AlertKind.NEGATIVE_SURGE and e is not None):
+                false[kind] += 1
+                if kind == AlertKind.NEGATIVE_SURGE and j in in_pos:
+                    neg_in_pos += 1
+    return first_open, false, neg_in_pos, already_open
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data-root", default=os.path.join("..", "shared", "nab", "data"))
+    ap.add_argument("--files", nargs="*", default=["realTweets"])
+    ap.add_argument("--sensitivity", choices=(*SENSITIVITIES, "all"), default="all")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--every-days", type=float, default=3.0)
+    a = ap.parse_args(argv)
+
+    paths = []
+    for f in a.files:
+        full = os.path.join(a.data_root, f)
+        if os.path.isdir(full):
+            paths += sorted(os.path.join(full, n) for n in os.listdir(full) if n.endswith(".csv"))
+        else:
+            paths.append(full)
+    sens = SENSITIVITIES if a.sensitivity == "all" else (a.sensitivity,)
+    streams = []
+    for i, p in enumerate(paths):
+        stamps, values = read_series(p)
+        rng = random.Random(a.seed * 1000 + i)
+        rows, neg_eps, pos_eps = build_stream(values, rng, a.every_days)
+        streams.append((os.path.basename(p), stamps, rows, neg_eps, pos_eps))
+    print(f"{len(streams)} watches, base negative share {BASE_SHARE:.0%}, episodes "
+          f"{EPISODE_SHARE[0]:.0%}-{EPISODE_SHARE[1]:.0%} for {EPISODE_HOURS[0]}-"
+          f"{EPISODE_HOURS[1]} h at flat volume, seed {a.seed}")
+    for s in sens:
+        delays_t, caught_t, n_t = [], 0, 0
+        caught_all, n_all = 0, 0
+        fa_rates: dict[str, list[float]] = {"negative_surge": [], "parody_surge": []}
+        neg_pos_total, n_pos, n_already = 0, 0, 0
+        for name, stamps, rows, neg_eps, pos_eps in streams:
+            first_open, false, neg_in_pos, already = run_watch(stamps, rows, neg_eps, pos_eps, s)
+            n_already += already
+            weeks = len(rows) / (288 * 7)
+            for kind, cnt in false.items():
+                fa_rates[str(kind)].append(cnt / weeks)
+            neg_pos_total += neg_in_pos
+            n_pos += len(pos_eps)
+            for e, (ea, eb, _) in enumerate(neg_eps):
+                rate = 2.0 * sum(rows[j][1] for j in range(ea, min(eb + 1, ea + 6)))
+                d = first_open.get(e)
+                ok = d is not None and d <= TARGET_DELAY
+                n_all += 1
+                caught_all += ok
+                if rate >= TARGET_RATE:
+                    n_t += 1
+                    caught_t += ok
+                    if d is not None:
+                        delays_t.append(d)
+        med = statistics.median(delays_t) if delays_t else float("nan")
+        print(f"\n[{s}] negative-share episodes with >= {TARGET_RATE:.0f} negative posts/h: "
+              f"{caught_t}/{n_t} caught within {TARGET_DELAY:.0f} min "
+              f"({100.0 * caught_t / max(1, n_t):.1f} %), median delay {med:.1f} min")
+        print(f"[{s}] all negative-share episodes: {caught_all}/{n_all} within "
+              f"{TARGET_DELAY:.0f} min ({100.0 * caught_all / max(1, n_all):.1f} %); "
+              f"{n_already} found a negative alert already open")
+        for kind, rates in fa_rates.items():
+            print(f"[{s}] false {kind} alerts per week per watch: mean "
+                  f"{statistics.mean(rates):.2f}, worst watch {max(rates):.2f}")
+        print(f"[{s}] negative_surge opened during positive surges: {neg_pos_total} "
+              f"of {n_pos} positive-surge episodes")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
