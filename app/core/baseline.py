@@ -38,7 +38,7 @@ BUCKETS_PER_DAY = 288
 # watches statistical power).  Shares: 5 and 30 minutes (a mix change must be
 # caught within half an hour).
 SCALES = (1, BUCKETS_PER_HOUR, 6 * BUCKETS_PER_HOUR)
-SHARE_SCALES = (1, 6)
+SHARE_SCALES = (1, 3, 6)
 
 
 def _alpha(half_life_buckets: float) -> float:
@@ -256,11 +256,15 @@ class ShareBaseline:
 
     @staticmethod
     def score(o: float, n: float, p: float, rho: float) -> float:
-        """Binomial z (continuity-corrected) of o label posts among n."""
-        v = n * p * (1.0 - p) * (1.0 + rho * max(n - 1.0, 0.0))
-        if v <= 0.0:
+        """Deviation of o label posts among n from the share p, in standard
+        deviations, on the square-root scale: Var(2 sqrt X) ~ (1-p)(1 + rho(n-1))
+        for a beta-binomial X.  Like a binomial z for large counts, but not
+        fooled by the skewed upper tail of small counts (3 parody posts where
+        0.4 were expected is not a 4-sigma event)."""
+        if n <= 0.0:
             return 0.0
-        return (o - n * p - 0.5) / math.sqrt(v)
+        d = 2.0 * (math.sqrt(o + 0.375) - math.sqrt(n * p + 0.375))
+        return d / math.sqrt((1.0 - p) * (1.0 + rho * (n - 1.0 if n > 1.0 else 0.0)))
 
     def update(self, lab: float, tot: float,
                sums: list[tuple[float, float]] | None = None,

@@ -93,11 +93,11 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {
-    "low": Preset("low", threshold=5.5, share_threshold=4.5, min_ratio=1.5, min_excess=5.0,
+    "low": Preset("low", threshold=5.5, share_threshold=3.5, min_ratio=1.5, min_excess=5.0,
                   quiet_buckets=144, silent_mass=60.0),
-    "medium": Preset("medium", threshold=5.0, share_threshold=4.0, min_ratio=1.5, min_excess=5.0,
+    "medium": Preset("medium", threshold=5.0, share_threshold=3.0, min_ratio=1.5, min_excess=5.0,
                      quiet_buckets=144, silent_mass=40.0),
-    "high": Preset("high", threshold=4.5, share_threshold=3.5, min_ratio=1.5, min_excess=5.0,
+    "high": Preset("high", threshold=4.5, share_threshold=2.75, min_ratio=1.5, min_excess=5.0,
                    quiet_buckets=144, silent_mass=30.0),
 }
 
