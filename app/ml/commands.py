@@ -3,13 +3,135 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+BATCH = 500
 
 
 def register(sub: Any) -> None:
     """Add the ML subcommands to the CLI's subparsers; each sets `func`."""
-    del sub  # filled in by the classifier work
+    p = sub.add_parser("train", help="train the post classifier and write models/posts/<version>")
+    p.add_argument("--data", type=Path, default=Path("../shared/tweets"),
+                   help="labelled tweets directory (default ../shared/tweets)")  # fmt: skip
+    p.add_argument("--out", type=Path, default=None,
+                   help="output version directory (default models/posts/<YYYYMMDD>-<data digest>)")  # fmt: skip
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("classify", help="label posts: one text per line in, one JSON per line out")
+    p.add_argument("--input", default="-", help="input file, or - for stdin (default)")
+    p.add_argument("--output", default="-", help="output file, or - for stdout (default)")
+    p.add_argument("--model", type=Path, default=None,
+                   help="model version dir or models root (default: the service's models/)")  # fmt: skip
+    p.set_defaults(func=cmd_classify)
+
+    p = sub.add_parser("check-model", help="verify the artifact (hash, library version) and load it")
+    p.add_argument("--model", type=Path, default=None)
+    p.set_defaults(func=cmd_check_model)
 
 
-def _unused(args: argparse.Namespace) -> int:  # pragma: no cover
+def cmd_train(args: argparse.Namespace) -> int:
+    from app.ml.artifacts import MODEL_NAME, write_artifact
+    from app.ml.datasets import data_digest
+    from app.ml.train import train
+
+    data = Path(args.data)
+    if not (data / "sentiment" / "train.tsv").is_file():
+        print(f"error: no labelled tweets under {data}", file=sys.stderr)
+        return 2
+    digest = data_digest(data)
+    out = args.out or Path("models") / MODEL_NAME / f"{time.strftime('%Y%m%d')}-{digest[:8]}"
+    result = train(data)
+    write_artifact(
+        out,
+        result["model"],
+        version=Path(out).name,
+        metrics=result["metrics"],
+        config=result["config"],
+        data_digest=digest,
+    )
+    print(f"wrote {out}", file=sys.stderr)
+    print(json.dumps(result["metrics"], indent=2, sort_keys=True))
+    return 0
+
+
+def _open_in(name: str) -> TextIO:
+    return sys.stdin if name == "-" else open(name, encoding="utf-8")  # noqa: SIM115
+
+
+def _open_out(name: str) -> TextIO:
+    return sys.stdout if name == "-" else open(name, "w", encoding="utf-8")  # noqa: SIM115
+
+
+def _load(model: Path | None) -> Any:
+    from app.ml.artifacts import default_models_root, load_classifier
+
+    return load_classifier(model or default_models_root())
+
+
+def labels_json(labels: Any) -> dict[str, Any]:
+    return {
+        "sentiment": labels.sentiment.value,
+        "irony": labels.irony,
+        "offensive": labels.offensive,
+        "p_negative": round(labels.p_negative, 6),
+        "p_neutral": round(labels.p_neutral, 6),
+        "p_positive": round(labels.p_positive, 6),
+        "p_irony": round(labels.p_irony, 6),
+        "p_offensive": round(labels.p_offensive, 6),
+    }
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from app.ml.artifacts import ModelArtifactError
+
+    try:
+        clf = _load(args.model)
+    except ModelArtifactError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    src, dst = _open_in(args.input), _open_out(args.output)
+    try:
+        batch: list[str] = []
+        for line in src:
+            batch.append(line.rstrip("\r\n"))
+            if len(batch) >= BATCH:
+                _emit(clf, batch, dst)
+                batch = []
+        if batch:
+            _emit(clf, batch, dst)
+        dst.flush()
+    finally:
+        if src is not sys.stdin:
+            src.close()
+        if dst is not sys.stdout:
+            dst.close()
+    return 0
+
+
+def _emit(clf: Any, batch: list[str], dst: TextIO) -> None:
+    for labels in clf.classify(batch):
+        dst.write(json.dumps(labels_json(labels)) + "\n")
+
+
+def cmd_check_model(args: argparse.Namespace) -> int:
+    from app.ml.artifacts import ModelArtifactError, resolve_model_dir, verify
+
+    from app.ml.artifacts import default_models_root
+
+    root = args.model or default_models_root()
+    try:
+        resolved = resolve_model_dir(root)
+        manifest = verify(resolved)
+        clf = _load(resolved)
+        clf.classify(["model check"])
+    except ModelArtifactError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps({"ok": True, "path": str(resolved), "version": manifest["version"],
+                      "sha256": manifest["sha256"],
+                      "sklearn_version": manifest["sklearn_version"]}))  # fmt: skip
     return 0

@@ -1,0 +1,436 @@
+"""Text preprocessing shared by training and serving (the one source of truth).
+
+`TweetFeaturizer` is the whole way from raw post text to the sparse matrix the
+linear heads read; `app.ml.train` fits it and pickles it inside the artifact,
+`app.ml.artifacts` only unpickles it, so serving cannot drift from training.
+
+Speed is the design constraint (>= 20,000 posts/s on one core), so nothing is
+done per token in Python:
+
+1. `normalise_batch` runs each regex ONCE over the whole batch joined by
+   newlines: HTML entities, NFKC, URLs → `<url>`, @handles → `@user`,
+   hashtags kept and split on camel case (`#NotMyPres` → `#notmypres not my
+   pres`), numbers → `<num>`, elongations capped at two letters plus an
+   `<elong>` token, punctuation runs split from words, emoji isolated.
+2. `TweetFeaturizer.transform` turns the joined batch into one uint64 code
+   point array and computes polynomial rolling hashes with numpy (wrapping
+   uint64 arithmetic): character 2..5-grams, word unigrams (with a salt for
+   words in a negation scope) and word bigrams, hashed into fixed buckets
+   (no vocabulary to store), sublinear TF × IDF, L2 per stream.
+3. Lexicon features (VADER valences, MIT licence, looked up by token hash):
+   positive/negative sums and counts, negated valences, exclamation and
+   question marks, elongation, URL.  The lexicon is read from the
+   `vadersentiment` package at fit time and stored in the fitted object.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+
+# --------------------------------------------------------------------------- normalisation
+
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.I)
+_HANDLE = re.compile(r"@\w{1,30}")
+_HASHTAG = re.compile(r"#(\w+)")
+_CAMEL = re.compile(
+    r"(?<=[a-z])(?=[A-Z])|(?<=[A-Za-z])(?=[0-9])|(?<=[0-9])(?=[A-Za-z])|(?<=[A-Z])(?=[A-Z][a-z])"
+)
+_ELONG = re.compile(r"([a-z])\1\1+([a-z]*)")
+_NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
+_EMOTICON = re.compile(
+    r"(?<!\S)([:;=8xX][-o*']?[()\[\]dDpP/\\|3*]+|<3+|[()\[\]dD][-o']?[:;=])(?!\S)"
+)
+_DIGIT_LETTERS = str.maketrans("0123456789", "ghijklmnop")
+_PADDED = '!?.,;:"()\u2026'
+_EMOJI = re.compile(
+    "([\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2190-\u21ff\u2300-\u23ff])"
+)
+_INVISIBLE = re.compile("[\ufe0e\ufe0f\u200d\U0001f3fb-\U0001f3ff]+")
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
+
+
+def _pad(match: re.Match[str]) -> str:
+    return f" {match.group(1)} "
+
+
+NEGATORS = frozenset(
+    "not no never none nobody nothing neither nor nowhere cannot cant can't dont don't "
+    "doesnt doesn't didnt didn't isnt isn't wasnt wasn't arent aren't werent weren't "
+    "wont won't wouldnt wouldn't shouldnt shouldn't couldnt couldn't aint ain't hasnt "
+    "hasn't havent haven't hadnt hadn't without".split()
+)
+CLAUSE_ENDS = frozenset(". , ! ? ; : but however".split())
+
+
+def _split_hashtag(match: re.Match[str]) -> str:
+    tag = match.group(1)
+    words = _CAMEL.sub(" ", tag).replace("_", " ")
+    if words.lower() == tag.lower():
+        return f" #{tag} "
+    return f" #{tag} {words} "
+
+
+def _elong(match: re.Match[str]) -> str:
+    return f"{match.group(1) * 2}{match.group(2)} <elong>"
+
+
+def emoticon_token(emoticon: str) -> str:
+    """Emoticons become one letters-only word so punctuation padding leaves them whole."""
+    return "<emo" + "".join(f"{ord(c):x}" for c in emoticon.lower()).translate(_DIGIT_LETTERS) + ">"
+
+
+def _protect_emoticons(match: re.Match[str]) -> str:
+    return " " + emoticon_token(match.group(1)) + " "
+
+
+def normalise_batch(texts: Sequence[str]) -> list[str]:
+    """Canonical lower-cased form of each post; see the module docstring."""
+    if not texts:
+        return []
+    joined = "\n".join(" ".join(t.splitlines()) for t in texts)
+    if "&" in joined:
+        joined = html.unescape(joined)
+    if not joined.isascii():
+        joined = "\n".join(
+            t if t.isascii() else unicodedata.normalize("NFKC", t) for t in joined.split("\n")
+        )
+    joined = _URL.sub(" <url> ", joined)
+    joined = _HANDLE.sub(" @user ", joined)
+    joined = _HASHTAG.sub(_split_hashtag, joined)
+    joined = _EMOTICON.sub(_protect_emoticons, joined)
+    joined = joined.lower()
+    joined = _NUMBER.sub(" <num> ", joined)
+    joined = _ELONG.sub(_elong, joined)
+    lines = joined.split("\n")
+    if len(lines) != len(texts):  # a separator html/NFKC produced; fall back per text
+        return [normalise_batch([t])[0] for t in texts] if len(texts) > 1 else [" ".join(lines)]
+    joined = joined.translate(_QUOTES)
+    for c in _PADDED:
+        if c in joined:
+            joined = joined.replace(c, f" {c} ")
+    joined = _INVISIBLE.sub("", joined)
+    joined = _EMOJI.sub(_pad, joined)
+    return [" ".join(line.split()) for line in joined.split("\n")]
+
+
+def normalise(text: str) -> str:
+    return normalise_batch([text])[0]
+
+
+# --------------------------------------------------------------------------- hashing
+
+_MASK = (1 << 64) - 1
+_P = 0x100000001B3  # FNV-64 prime, odd → invertible mod 2**64
+_PINV = pow(_P, -1, 1 << 64)
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+_SALT = {k: np.uint64((0xC2B2AE3D27D4EB4F * k) & _MASK) for k in range(1, 12)}
+_pow_cache: tuple[np.ndarray, np.ndarray] = (np.ones(1, np.uint64), np.ones(1, np.uint64))
+
+
+def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """P**i and P**-i mod 2**64 for i < n (cached, grown geometrically; thread-safe swap)."""
+    global _pow_cache
+    pw, pinv = _pow_cache
+    if len(pw) >= n:
+        return pw, pinv
+    size = max(n, 2 * len(pw), 1 << 16)
+    with np.errstate(over="ignore"):
+        pw = np.full(size, _P, dtype=np.uint64)
+        pw[0] = 1
+        pw = np.cumprod(pw, dtype=np.uint64)
+        pinv = np.full(size, _PINV, dtype=np.uint64)
+        pinv[0] = 1
+        pinv = np.cumprod(pinv, dtype=np.uint64)
+    _pow_cache = (pw, pinv)
+    return pw, pinv
+
+
+def _finalise(h: np.ndarray, salt: np.uint64, bits: int) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        h = (h + salt) * _MIX
+        h ^= h >> np.uint64(29)
+        h *= _MIX
+    return (h >> np.uint64(64 - bits)).astype(np.int64)
+
+
+def string_hash(s: str) -> int:
+    """The raw 64-bit hash `TweetFeaturizer` computes for a token equal to `s`."""
+    h = 0
+    p = 1
+    for c in s:
+        h = (h + (ord(c) + 1) * p) & _MASK
+        p = (p * _P) & _MASK
+    return h
+
+
+class _Batch:
+    """Code points of a joined, normalised batch and their prefix hashes."""
+
+    def __init__(self, norms: Sequence[str]) -> None:
+        joined = "\n".join(f" {t} " for t in norms)
+        cp = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+        n = len(cp)
+        pw, pinv = _powers(n + 1)
+        self.n_docs = len(norms)
+        self.cp = cp
+        self.pinv = pinv
+        with np.errstate(over="ignore"):
+            self.prefix = np.zeros(n + 1, dtype=np.uint64)
+            np.cumsum((cp + np.uint64(1)) * pw[:n], out=self.prefix[1:])
+        nl = cp == 10
+        self.nl_cum = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(nl, out=self.nl_cum[1:])
+        self.doc = self.nl_cum[:-1]  # doc index of each position
+
+    def seg_hash(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            return (self.prefix[ends] - self.prefix[starts]) * self.pinv[starts]
+
+    def tokens(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(start, end, doc) of whitespace-separated tokens."""
+        cp = self.cp
+        is_tok = (cp != 32) & (cp != 10)
+        edge = np.diff(np.concatenate(([False], is_tok, [False])).astype(np.int8))
+        starts = np.flatnonzero(edge == 1)
+        ends = np.flatnonzero(edge == -1)
+        return starts, ends, self.doc[starts]
+
+
+# --------------------------------------------------------------------------- lexicon
+
+
+def load_vader_lexicon() -> dict[str, float]:
+    """token → valence (-4..4) from VADER (MIT), plus emoji scored through their names."""
+    import vaderSentiment  # training-time only
+
+    base = Path(vaderSentiment.__file__).parent
+    lex: dict[str, float] = {}
+    for line in (base / "vader_lexicon.txt").read_text(encoding="utf-8").splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 2 and " " not in parts[0]:
+            key = parts[0].lower()
+            if _EMOTICON.fullmatch(parts[0]):
+                key = emoticon_token(parts[0])
+            try:
+                lex[key] = float(parts[1])
+            except ValueError:
+                continue
+    for line in (base / "emoji_utf8_lexicon.txt").read_text(encoding="utf-8").splitlines():
+        parts = line.split("\t")
+        if len(parts) < 2:
+            continue
+        words = parts[1].lower().replace("-", " ").split()
+        scores = [lex[w] for w in words if w in lex]
+        emo = parts[0].replace("\ufe0f", "").replace("\ufe0e", "")
+        if scores and len(emo) == 1:
+            lex[emo] = float(sum(scores))
+    return lex
+
+
+LEX_NAMES = (
+    "pos_sum", "neg_sum", "pos_n", "neg_n", "negated_pos", "negated_neg", "last_val",
+    "exclaim", "question", "elong", "url", "n_tokens", "hashtag", "user",
+)  # fmt: skip
+
+
+def _lookup(keys: np.ndarray, table_keys: np.ndarray, table_vals: np.ndarray) -> np.ndarray:
+    if len(table_keys) == 0:
+        return np.zeros(len(keys))
+    idx = np.searchsorted(table_keys, keys).clip(0, len(table_keys) - 1)
+    hit = table_keys[idx] == keys
+    return np.where(hit, table_vals[idx], 0.0)
+
+
+# --------------------------------------------------------------------------- featurizer
+
+
+class TweetFeaturizer(BaseEstimator, TransformerMixin):
+    """raw texts → csr [word hash buckets | char hash buckets | lexicon features].
+
+    Stateless hashing (so no vocabulary in the artifact); `fit` learns the IDF of
+    each bucket and stores the lexicon.  `transform` is thread-safe (read-only).
+    """
+
+    def __init__(self, word_bits: int = 19, char_bits: int = 19, use_lexicon: bool = True) -> None:
+        self.word_bits = word_bits
+        self.char_bits = char_bits
+        self.use_lexicon = use_lexicon
+
+    # -- hashing
+
+    def _hashed(self, batch: _Batch) -> tuple[list[tuple[np.ndarray, np.ndarray]], dict]:
+        """Row-sorted (rows, cols) of the word stream and of the char stream."""
+        nw = 1 << self.word_bits
+        # words: unigram (salted when in a negation scope) then bigram, token by token
+        ts, te, td = batch.tokens()
+        th = batch.seg_hash(ts, te)
+        nt = len(th)
+        neg_mask = np.isin(th, self._neg_keys)
+        end_mask = np.isin(th, self._end_keys)
+        if nt:
+            new_doc = np.ones(nt, dtype=bool)
+            new_doc[1:] = td[1:] != td[:-1]
+            seg = np.cumsum(new_doc | end_mask)
+            before = np.cumsum(neg_mask) - neg_mask  # negators strictly before each token
+            seg_start = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]])
+            base = np.repeat(before[seg_start], np.diff(np.r_[seg_start, nt]))
+            in_scope = ((before - base) > 0) & ~end_mask
+        else:
+            in_scope = np.zeros(0, dtype=bool)
+        salt = np.where(in_scope, _SALT[7], _SALT[1]).astype(np.uint64)
+        uni = _finalise(th, salt, self.word_bits)
+        pair_ok = np.zeros(nt, dtype=bool)
+        bi = np.zeros(nt, dtype=np.int64)
+        if nt > 1:
+            pair_ok[:-1] = td[1:] == td[:-1]
+            with np.errstate(over="ignore"):
+                bh = th[:-1] * np.uint64(0x2545F4914F6CDD1D) + th[1:]
+            bi[:-1] = _finalise(bh, _SALT[2], self.word_bits)
+        wcols = np.stack([uni, bi], axis=1).ravel()
+        wkeep = np.stack([np.ones(nt, dtype=bool), pair_ok], axis=1).ravel()
+        wrows = np.repeat(td, 2)[wkeep]
+        wcols = wcols[wkeep]
+        # characters 2..5 by start position (windows never cross the newline between posts)
+        n = len(batch.cp)
+        ks = (2, 3, 4, 5)
+        st = np.arange(n)
+        ccols = np.zeros((n, len(ks)), dtype=np.int64)
+        ckeep = np.zeros((n, len(ks)), dtype=bool)
+        for j, k in enumerate(ks):
+            m = n - k + 1
+            if m <= 0:
+                continue
+            s_ = st[:m]
+            ckeep[:m, j] = batch.nl_cum[s_ + k] == batch.nl_cum[s_]
+            ccols[:m, j] = _finalise(batch.seg_hash(s_, s_ + k), _SALT[k + 2], self.char_bits)
+        ckeep = ckeep.ravel()
+        crows = np.repeat(batch.doc, len(ks))[ckeep]
+        ccols = ccols.ravel()[ckeep] + nw
+        return [(wrows, wcols), (crows, ccols)], {"th": th, "td": td, "scope": in_scope}
+
+    def _lexicon(self, batch: _Batch, tok: dict[str, np.ndarray]) -> np.ndarray:
+        n_docs = batch.n_docs
+        th, td, scope = tok["th"], tok["td"], tok["scope"]
+        out = np.zeros((n_docs, len(LEX_NAMES)), dtype=np.float64)
+
+        def bc(w: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+            if mask is None:
+                return np.bincount(td, weights=w, minlength=n_docs)
+            return np.bincount(td[mask], weights=w[mask], minlength=n_docs)
+
+        if self.use_lexicon:
+            v = _lookup(th, self.lex_keys_, self.lex_vals_)
+            free = ~scope
+            out[:, 0] = bc(np.maximum(v, 0), free) / 8.0
+            out[:, 1] = bc(np.minimum(v, 0), free) / 8.0
+            out[:, 2] = np.minimum(bc((v > 0).astype(float), free), 5) / 5.0
+            out[:, 3] = np.minimum(bc((v < 0).astype(float), free), 5) / 5.0
+            out[:, 4] = bc(np.maximum(v, 0), scope) / 4.0
+            out[:, 5] = bc(np.minimum(v, 0), scope) / 4.0
+            has = v != 0
+            if has.any():
+                last = np.zeros(n_docs)
+                last[td[has]] = v[has]  # later tokens overwrite earlier ones
+                out[:, 6] = last / 4.0
+        sym = _lookup(th, self._sym_keys, self._sym_vals)
+        for j, code in ((7, 1), (8, 2), (9, 3), (10, 4), (12, 5), (13, 6)):
+            out[:, j] = np.minimum(bc((sym == code).astype(float)), 3) / 3.0
+        out[:, 11] = np.minimum(np.bincount(td, minlength=n_docs), 60) / 60.0
+        return out
+
+    def _setup_keys(self) -> None:
+        self._neg_keys = np.array(sorted(string_hash(w) for w in NEGATORS), dtype=np.uint64)
+        self._end_keys = np.array(sorted(string_hash(w) for w in CLAUSE_ENDS), dtype=np.uint64)
+        sym = {"!": 1, "!!": 1, "?": 2, "??": 2, "!?": 2, "?!": 2, "<elong>": 3, "<url>": 4,
+               "@user": 6}  # fmt: skip
+        pairs = sorted((string_hash(k), v) for k, v in sym.items())
+        self._sym_keys = np.array([p[0] for p in pairs], dtype=np.uint64)
+        self._sym_vals = np.array([p[1] for p in pairs], dtype=np.float64)
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._setup_keys()
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+
+    # -- sklearn API
+
+    @property
+    def n_features_(self) -> int:
+        return (1 << self.word_bits) + (1 << self.char_bits) + len(LEX_NAMES)
+
+    def _blocks(self, texts: Sequence[str]) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
+        if not hasattr(self, "_neg_keys"):
+            self._setup_keys()
+        batch = _Batch(normalise_batch(texts))
+        streams, tok = self._hashed(batch)
+        return streams, self._lexicon(batch, tok)
+
+    def fit(self, X: Iterable[str], y: object = None) -> TweetFeaturizer:
+        texts = list(X)
+        if self.use_lexicon:
+            lex = load_vader_lexicon()
+            pairs = sorted({string_hash(k): v for k, v in lex.items()}.items())
+            self.lex_keys_ = np.array([p[0] for p in pairs], dtype=np.uint64)
+            self.lex_vals_ = np.array([p[1] for p in pairs], dtype=np.float64)
+        else:
+            self.lex_keys_ = np.zeros(0, dtype=np.uint64)
+            self.lex_vals_ = np.zeros(0, dtype=np.float64)
+        nh = (1 << self.word_bits) + (1 << self.char_bits)
+        df = np.zeros(nh, dtype=np.float64)
+        for start in range(0, len(texts), 2000):
+            streams, _ = self._blocks(texts[start : start + 2000])
+            for rows, cols in streams:
+                key = np.unique(rows * nh + cols)  # document frequency: once per post
+                df += np.bincount(key % nh, minlength=nh)
+        n = len(texts)
+        self.idf_ = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
+        return self
+
+    def transform(self, X: Iterable[str]) -> sp.csr_matrix:
+        """TF-IDF rows, L2 per stream (words, chars), then the lexicon columns.
+
+        Repeated n-grams stay as duplicate entries (a sparse product sums them),
+        which saves sorting; the row norm is taken over the entries.
+        """
+        texts = list(X)
+        n = len(texts)
+        streams, lexf = self._blocks(texts)
+        nh = (1 << self.word_bits) + (1 << self.char_bits)
+        parts = []
+        for rows, cols in streams:
+            data = self.idf_[cols]
+            norms = np.sqrt(np.bincount(rows, weights=data * data, minlength=n))
+            norms[norms == 0] = 1.0
+            data = data / norms[rows].astype(np.float32)
+            counts = np.bincount(rows, minlength=n)
+            indptr = np.zeros(n + 1, dtype=np.int64)
+            np.cumsum(counts, out=indptr[1:])
+            parts.append((data, cols, indptr))
+        # interleave the two streams row by row into one csr
+        (dw, cw, pw), (dc, cc, pc) = parts
+        lw, lc = np.diff(pw), np.diff(pc)
+        nl = lexf.shape[1]
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(lw + lc + nl, out=indptr[1:])
+        total = int(indptr[-1])
+        data = np.empty(total, dtype=np.float32)
+        idx = np.empty(total, dtype=np.int64)
+        start = indptr[:-1]
+        pos_w = np.repeat(start - pw[:-1], lw) + np.arange(len(cw))
+        pos_c = np.repeat(start + lw - pc[:-1], lc) + np.arange(len(cc))
+        data[pos_w], idx[pos_w] = dw, cw
+        data[pos_c], idx[pos_c] = dc, cc
+        pos_l = (start + lw + lc)[:, None] + np.arange(nl)[None, :]
+        data[pos_l.ravel()] = lexf.ravel()
+        idx[pos_l.ravel()] = np.tile(np.arange(nh, nh + nl), n)
+        return sp.csr_matrix((data, idx, indptr), shape=(n, nh + nl))
