@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         caught_all, n_all = 0, 0
         fa_rates: dict[str, list[float]] = {"negative_surge": [], "parody_surge": []}
         neg_pos_total, n_pos, n_already = 0, 0, 0
-        for name, stamps, rows, neg_eps, pos_eps in streams:
+        for _name, stamps, rows, neg_eps, pos_eps in streams:
             first_open, false, neg_in_pos, already = run_watch(stamps, rows, neg_eps, pos_eps, s)
             n_already += already
             weeks = len(rows) / (288 * 7)

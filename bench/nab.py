@@ -52,7 +52,8 @@ def parse_ts(text: str) -> datetime:
         return datetime.strptime(s, "%Y-%m-%d %H:%M:%S.%f")
 
 
-def detect_series(stamps: list[str], values: list[float], sensitivity: str) -> tuple[list[int], int]:
+def detect_series(stamps: list[str], values: list[float],
+                  sensitivity: str) -> tuple[list[int], int]:
     """anomaly_score per row (1 = an alert opens there) and the irregular-row count."""
     det = WatchDetector.new(sensitivity)
     episodes = EpisodeTracker(det.preset.quiet_buckets)
@@ -132,7 +133,8 @@ def score(scorer_path: str, windows_path: str, data_root: str, out: str,
         files = [ns.load_prepared(r, out, windows, data_root) for r in members]
         rep = ns.evaluate(files, profiles, "fixed", threshold=0.5)
         print(f"\n[{group}] {len(members)} files, threshold 0.5, sensitivity={sensitivity}")
-        print(f"  {'file':44s} {'win':>3s} {'det':>3s} {'miss':>4s} {'FP':>3s}  raw({PROFILE_FOR[sensitivity]})")
+        print(f"  {'file':44s} {'win':>3s} {'det':>3s} {'miss':>4s} {'FP':>3s}  "
+              f"raw({PROFILE_FOR[sensitivity]})")
         prof = rep[PROFILE_FOR[sensitivity]]
         for f in prof["files"]:
             print(f"  {f['file']:44s} {f['windows']:3d} {f['detected']:3d} {f['missed']:4d} "

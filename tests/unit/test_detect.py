@@ -1,0 +1,279 @@
+"""core.detect.WatchDetector: what fires, what must not, evidence, state, cost."""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import json
+import math
+import random
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from app.core.detect import (
+    BUCKET,
+    MIN_HISTORY,
+    PRESETS,
+    SENSITIVITIES,
+    WatchDetector,
+)
+from app.core.episodes import OPEN, EpisodeTracker
+from app.core.model import AlertKind, BucketCounts, Spike
+
+T0 = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday, midnight UTC
+NAB = Path(__file__).resolve().parents[3] / "shared" / "nab"
+
+
+def poisson(rng: random.Random, mu: float) -> int:
+    if mu > 50:
+        return max(0, int(round(rng.gauss(mu, math.sqrt(mu)))))
+    limit, k, p = math.exp(-mu), 0, 1.0
+    while True:
+        p *= rng.random()
+        if p <= limit:
+            return k
+        k += 1
+
+
+def binom(rng: random.Random, n: int, p: float) -> int:
+    return sum(1 for _ in range(n) if rng.random() < p)
+
+
+def history(days: float, base: float = 30.0, neg: float = 0.15, seed: int = 1,
+            start: datetime = T0) -> list[BucketCounts]:
+    """Seasonal Poisson volume with binomial labels (15 % negative, 2 % parody)."""
+    rng = random.Random(seed)
+    out = []
+    for j in range(int(days * 288)):
+        hour = (j // 12) % 24
+        mu = base * (1.0 + 0.5 * math.cos((hour - 15) / 24.0 * 2 * math.pi))
+        tot = poisson(rng, mu)
+        n = binom(rng, tot, neg)
+        par = binom(rng, tot - n, 0.02)
+        pos = binom(rng, tot - n - par, 0.3)
+        out.append(BucketCounts(start=start + j * BUCKET, total=tot, negative=n,
+                                positive=pos, parody=par))
+    return out
+
+
+def run(det: WatchDetector, buckets: list[BucketCounts]) -> list[list[Spike]]:
+    return [det.feed(b) for b in buckets]
+
+
+def kinds(spikes: list[Spike]) -> set[AlertKind]:
+    return {s.kind for s in spikes}
+
+
+def trained(days: float = 8, sensitivity: str = "medium", **kw: float) -> tuple[
+        WatchDetector, list[BucketCounts]]:
+    det = WatchDetector.new(sensitivity)
+    hist = history(days, **kw)
+    run(det, hist)
+    return det, hist
+
+
+def next_buckets(det: WatchDetector, rows: list[tuple[int, int, int, int]]) -> list[BucketCounts]:
+    start = det.next_bucket
+    assert start is not None
+    return [BucketCounts(start=start + i * BUCKET, total=t, negative=n, positive=p, parody=r)
+            for i, (t, n, p, r) in enumerate(rows)]
+
+
+# ---------------------------------------------------------------- presets
+def test_presets_are_ordered_and_complete() -> None:
+    assert set(PRESETS) == set(SENSITIVITIES)
+    lo, me, hi = (PRESETS[s] for s in SENSITIVITIES)
+    assert lo.threshold >= me.threshold >= hi.threshold
+    assert lo.share_threshold >= me.share_threshold >= hi.share_threshold
+    assert all(p.quiet_buckets >= 1 for p in (lo, me, hi))
+    with pytest.raises(ValueError):
+        WatchDetector.new("extreme")
+
+
+# ---------------------------------------------------------------- quiet data
+@pytest.mark.parametrize("sensitivity", SENSITIVITIES)
+def test_no_alerts_on_plain_seasonal_noise(sensitivity: str) -> None:
+    det = WatchDetector.new(sensitivity)
+    spikes = run(det, history(6, seed=11))
+    after_day_one = [k for s in spikes[MIN_HISTORY:] for k in kinds(s)]
+    assert after_day_one.count(AlertKind.NEGATIVE_SURGE) <= 1
+    assert AlertKind.CHANNEL_SILENT not in after_day_one
+
+
+# ---------------------------------------------------------------- surges
+SURGES = [
+    # name, rows for 6 buckets (total, negative, positive, parody), must, must_not
+    ("volume x6, same mix", [(180, 27, 54, 4)] * 6,
+     {AlertKind.VOLUME_SURGE}, {AlertKind.NEGATIVE_SURGE, AlertKind.PARODY_SURGE}),
+    ("positive surge", [(180, 5, 150, 1)] * 6,
+     {AlertKind.VOLUME_SURGE}, {AlertKind.NEGATIVE_SURGE, AlertKind.PARODY_SURGE}),
+    ("negative share 45 % at flat volume", [(30, 14, 5, 0)] * 6,
+     {AlertKind.NEGATIVE_SURGE}, {AlertKind.VOLUME_SURGE, AlertKind.PARODY_SURGE}),
+    ("parody share 30 % at flat volume", [(30, 4, 8, 9)] * 6,
+     {AlertKind.PARODY_SURGE}, {AlertKind.VOLUME_SURGE, AlertKind.NEGATIVE_SURGE}),
+    ("negative pile-on: volume x5, mostly negative", [(150, 110, 10, 1)] * 6,
+     {AlertKind.VOLUME_SURGE, AlertKind.NEGATIVE_SURGE}, {AlertKind.PARODY_SURGE}),
+]
+
+
+@pytest.mark.parametrize(("name", "rows", "must", "must_not"), SURGES, ids=[s[0] for s in SURGES])
+def test_surges(name: str, rows: list[tuple[int, int, int, int]],
+                must: set[AlertKind], must_not: set[AlertKind]) -> None:
+    det, _ = trained()
+    seen: set[AlertKind] = set()
+    for b in next_buckets(det, rows):
+        seen |= kinds(det.feed(b))
+    assert must <= seen, name
+    assert not (must_not & seen), name
+
+
+def test_evidence_explains_every_spike() -> None:
+    det, _ = trained()
+    spikes = [s for b in next_buckets(det, [(150, 110, 10, 1)] * 3) for s in det.feed(b)]
+    assert spikes
+    for s in spikes:
+        ev = s.evidence
+        for key in ("observed", "expected", "score", "baseline_window", "fallback"):
+            assert key in ev, (s.kind, key)
+        assert ev["observed"] == s.observed and ev["expected"] == s.expected
+        assert ev["baseline_window"]["buckets"] >= MIN_HISTORY
+        assert ev["fallback"] is False
+        if s.kind in (AlertKind.NEGATIVE_SURGE, AlertKind.PARODY_SURGE):
+            assert ev["observed_share"] > ev["expected_share"]
+        json.dumps(ev)
+
+
+# ---------------------------------------------------------------- short history
+def test_short_history_uses_flagged_conservative_fallback() -> None:
+    det = WatchDetector.new("medium")
+    run(det, history(0.25))  # six hours
+    big = next_buckets(det, [(400, 60, 120, 8)])
+    spikes = det.feed(big[0])
+    vol = [s for s in spikes if s.kind == AlertKind.VOLUME_SURGE]
+    assert vol, "a short history must not make the watch blind"
+    assert vol[0].evidence["fallback"] is True
+    assert vol[0].evidence["threshold"] > PRESETS["medium"].threshold
+
+
+def test_short_history_does_not_alert_on_noise() -> None:
+    det = WatchDetector.new("medium")
+    spikes = run(det, history(0.5, seed=5))
+    assert not any(spikes[12:])
+
+
+# ---------------------------------------------------------------- silence
+def test_sudden_drop_to_zero_opens_channel_silent() -> None:
+    det, _ = trained(base=40.0)
+    got = [kinds(det.feed(b)) for b in next_buckets(det, [(0, 0, 0, 0)] * 6)]
+    assert AlertKind.CHANNEL_SILENT in got[-1]
+    first = next(i for i, k in enumerate(got) if AlertKind.CHANNEL_SILENT in k)
+    assert first <= 3  # within 20 minutes
+
+
+def test_quiet_watch_going_to_zero_is_not_silent() -> None:
+    det, _ = trained(base=0.3)
+    got = [kinds(det.feed(b)) for b in next_buckets(det, [(0, 0, 0, 0)] * 24)]
+    assert not any(AlertKind.CHANNEL_SILENT in k for k in got)
+
+
+def test_outage_does_not_become_the_new_normal() -> None:
+    det, _ = trained(base=40.0)
+    before = det.total.level
+    run(det, next_buckets(det, [(0, 0, 0, 0)] * 72))
+    assert det.total.level == pytest.approx(before, rel=0.05)
+
+
+# ---------------------------------------------------------------- peek
+def test_peek_alerts_on_a_pushed_surge_without_changing_state() -> None:
+    det, _ = trained()
+    state = json.dumps(det.to_state())
+    start = det.next_bucket
+    assert start is not None
+    spikes = det.peek(BucketCounts(start=start, total=300, negative=45, positive=90), 0.1)
+    assert AlertKind.VOLUME_SURGE in kinds(spikes)
+    assert spikes[0].evidence["partial"] is True
+    assert json.dumps(det.to_state()) == state
+
+
+@pytest.mark.parametrize("elapsed", [0.05, 0.2, 0.5, 0.9])
+def test_peek_is_quiet_on_a_normal_partial_bucket(elapsed: float) -> None:
+    det, hist = trained()
+    start = det.next_bucket
+    assert start is not None
+    typical = hist[-288]
+    part = BucketCounts(start=start, total=int(typical.total * elapsed),
+                        negative=int(typical.negative * elapsed))
+    assert det.peek(part, elapsed) == []
+
+
+# ---------------------------------------------------------------- state
+def test_state_round_trip_gives_identical_decisions() -> None:
+    det, _ = trained(days=2)
+    clone = WatchDetector.from_state(json.loads(json.dumps(det.to_state())))
+    assert clone.next_bucket == det.next_bucket
+    rows = [(30, 5, 9, 0)] * 5 + [(200, 120, 10, 0)] * 3
+    a = [det.feed(b) for b in next_buckets(det, rows)]
+    b = [clone.feed(b) for b in next_buckets(clone, rows)]
+    assert a == b
+
+
+def test_feed_requires_the_next_bucket() -> None:
+    det, _ = trained(days=0.1)
+    start = det.next_bucket
+    assert start is not None
+    with pytest.raises(ValueError):
+        det.feed(BucketCounts(start=start + BUCKET, total=1))
+    assert WatchDetector.new("low").next_bucket is None
+
+
+def test_replay_of_four_weeks_is_fast() -> None:
+    hist = history(28)
+    det = WatchDetector.new("medium")
+    t = time.perf_counter()
+    run(det, hist)
+    assert time.perf_counter() - t < 2.0  # ~0.2 s on the dev machine
+
+
+def test_core_modules_are_pure() -> None:
+    for name in ("app.core.baseline", "app.core.detect", "app.core.episodes"):
+        mod = importlib.import_module(name)
+        for line in Path(mod.__file__ or "").read_text().splitlines():
+            if line.startswith(("import ", "from ")):
+                top = line.split()[1].split(".")[0]
+                assert top in sys.stdlib_module_names or top in ("app", "__future__"), line
+
+
+# ---------------------------------------------------------------- NAB smoke tests
+def nab_series(rel: str) -> tuple[list[datetime], list[float], list[tuple[datetime, datetime]]]:
+    path = NAB / "data" / rel
+    if not path.exists():
+        pytest.skip(f"NAB data not found at {path}")
+    with path.open() as fh:
+        rows = list(csv.DictReader(fh))
+    wins = json.loads((NAB / "windows_dev.json").read_text())[rel]
+    stamps = [datetime.fromisoformat(r["timestamp"]) for r in rows]
+    return stamps, [float(r["value"]) for r in rows], [
+        (datetime.fromisoformat(a), datetime.fromisoformat(b)) for a, b in wins]
+
+
+@pytest.mark.parametrize("rel", [
+    "artificialWithAnomaly/art_daily_jumpsup.csv",
+    "artificialWithAnomaly/art_daily_flatmiddle.csv",
+])
+def test_nab_artificial_anomaly_is_flagged_inside_its_window(rel: str) -> None:
+    stamps, values, windows = nab_series(rel)
+    det = WatchDetector.new("medium")
+    ep = EpisodeTracker(det.preset.quiet_buckets)
+    opened = []
+    for t, v in zip(stamps, values, strict=True):
+        spikes = det.feed(BucketCounts(start=t, total=max(0.0, v)))  # type: ignore[arg-type]
+        if ep.step(AlertKind.VOLUME_SURGE in kinds(spikes)) == OPEN:
+            opened.append(t)
+    probation = stamps[min(750, int(0.15 * len(stamps)))]
+    scored = [t for t in opened if t >= probation]
+    assert any(a <= t <= b for t in scored for a, b in windows)
+    assert len(scored) <= 2
