@@ -9,11 +9,13 @@ JSON-serialisable (``to_state`` / ``from_state``), standard library only:
     modelled as Poisson plus a multiplicative part (negative-binomial
     variance ``E + phi * E**2``), scored on the variance-stabilising
     square-root scale so that small counts (0, 1, 2 posts) are not treated as
-    Gaussian.  ``phi`` is estimated from the series itself, separately for
-    each window length in ``SCALES``.
+    Gaussian.  ``phi`` is estimated from the series itself (from the mean
+    absolute deviation, winsorised, so bursts inflate it little), separately
+    for each window length in ``SCALES``.
 
 ``ShareBaseline``  -- the usual share of a label (negative, parody) among all
-    posts, and how much it wanders (beta-binomial over-dispersion ``rho``).
+    posts, and how much it wanders (beta-binomial over-dispersion ``rho``,
+    estimated by quantile matching so the surges themselves cannot inflate it).
 
 Updates are winsorised: an observation further than ``CLIP`` standard
 deviations from expectation is pulled back to that bound before it moves the
@@ -35,8 +37,8 @@ BUCKETS_PER_DAY = 288
 # Window lengths (in buckets) the detector scores.  Volume: the newest
 # 5-minute bucket (sharp bursts, fastest alert), the last hour and the last six
 # hours (a sustained rise that no single bucket shows; more counts give small
-# watches statistical power).  Shares: 5 and 30 minutes (a mix change must be
-# caught within half an hour).
+# watches statistical power).  Shares: 5, 15 and 30 minutes (a change of mix
+# must be caught within half an hour; longer windows would only add delay).
 SCALES = (1, BUCKETS_PER_HOUR, 6 * BUCKETS_PER_HOUR)
 SHARE_SCALES = (1, 3, 6)
 
@@ -53,7 +55,7 @@ ALPHA_LEVEL = _alpha(BUCKETS_PER_DAY)
 ALPHA_HOUR = _alpha(BUCKETS_PER_HOUR * 7)
 # Day-of-week factors: each slot is updated 288 times a week; half-life 3 weeks.
 ALPHA_WEEKDAY = _alpha(BUCKETS_PER_DAY * 21)
-# Noise (phi, rho) and label shares: half-life three days.
+# Volume noise (phi): half-life three days.  Usual label share: two days.
 ALPHA_NOISE = _alpha(BUCKETS_PER_DAY * 3)
 ALPHA_SHARE = _alpha(BUCKETS_PER_DAY * 2)
 # Winsorising bound, in standard deviations.
@@ -61,16 +63,20 @@ CLIP = 3.0
 # Additive smoothing (posts) for seasonal ratios: keeps the factors near 1 on
 # watches too quiet to show a daily rhythm.
 SEASON_SMOOTH = 1.0
-# Prior relative noise (phi) used until the series has shown its own, and the
-# floor afterwards (10 % multiplicative noise at least).
+# Prior relative noise (phi = 0.25: +-50 % per bucket) used until the series
+# has shown its own, and the floor afterwards (10 % multiplicative noise at
+# least).  The prior weighs like ~PRIOR_WEIGHT / ALPHA_NOISE = 60 buckets.
 PHI_PRIOR = 0.25
 PHI_MIN = 0.01
-PRIOR_WEIGHT = 0.05  # the prior counts as ~0.05/ALPHA_NOISE = 43 buckets of data
+PRIOR_WEIGHT = 0.05
 # Beta prior for a label share: worth PRIOR_POSTS posts at PRIOR_SHARE.  A
 # deliberately high prior share keeps a brand-new watch from alerting on its
 # first few negative posts; real data overrides it after a few dozen posts.
 PRIOR_SHARE = 0.3
 PRIOR_POSTS = 20.0
+# Share over-dispersion: start at 0.01 (a 100-post window's share wanders
+# ~1.4x more than binomial), floor 0.0005, and move by 1 % per informative
+# bucket (quantile matching, see ShareBaseline).
 RHO_MIN = 0.0005
 RHO_PRIOR = 0.01
 RHO_STEP = 0.01

@@ -7,14 +7,17 @@ JSON-ready dict so the service can keep it in the database between passes.
 
 What fires (thresholds per sensitivity preset, see ``PRESETS``):
 
-volume_surge    all posts in the newest bucket, or in the last hour, above
-                the seasonal baseline (``baseline.CountBaseline``) by
-                ``threshold`` standard deviations on the square-root scale,
+volume_surge    all posts in the newest bucket, the last hour or the last six
+                hours above the seasonal baseline (``baseline.CountBaseline``)
+                by ``threshold`` standard deviations on the square-root scale,
                 AND at least ``min_ratio`` x expected AND ``min_excess``
-                posts more than expected.
-negative_surge  the SHARE of negative posts (newest bucket or last hour)
-parody_surge    above its usual share (``baseline.ShareBaseline``) by the same
-                three tests, on the label count.  A surge of positive or
+                posts more than expected, AND (habituation) at least as
+                surprising as the largest volume score of the past week,
+                decayed with a half-life of ``HABITUATION_DAYS``.
+negative_surge  the SHARE of negative (parody) posts in the last 5, 15 or 30
+parody_surge    minutes above its usual share (``baseline.ShareBaseline``) by
+                ``share_threshold`` standard deviations, ``min_ratio`` and
+                ``min_excess`` (on the label count).  A surge of positive or
                 neutral posts lowers these shares, so it cannot fire them.
 channel_silent  a normally busy watch drops to near zero: consecutive
                 buckets each below ``SILENT_FRACTION`` of expectation whose
