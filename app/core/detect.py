@@ -11,9 +11,9 @@ volume_surge    all posts in the newest bucket, the last hour or the last six
                 hours above the seasonal baseline (``baseline.CountBaseline``)
                 by ``threshold`` standard deviations on the square-root scale,
                 AND at least ``min_ratio`` x expected AND ``min_excess``
-                posts more than expected, AND (habituation) at least as
-                surprising as the largest volume score of the past week,
-                decayed with a half-life of ``HABITUATION_DAYS``.
+                posts more than expected, AND (habituation) relatively at
+                least as large as the largest surge of the recent past,
+                whose record halves every ``HABITUATION_DAYS``.
 negative_surge  the SHARE of negative (parody) posts in the last 5, 15 or 30
 parody_surge    minutes above its usual share (``baseline.ShareBaseline``) by
                 ``share_threshold`` standard deviations, ``min_ratio`` and
@@ -35,6 +35,7 @@ large surges, and says ``fallback: true`` in the evidence.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -58,13 +59,16 @@ MIN_SHARE_POSTS = 100.0            # a share from fewer posts is +-4 points nois
 FALLBACK_FACTOR = 1.5              # thresholds x1.5 while history is short
 SILENT_FRACTION = 0.1              # "near zero" = under 10 % of expectation
 SILENT_MIN_BUCKETS = 3             # and for at least 15 minutes
-# Habituation (volume only): a volume surge must also score at least as high
-# as the largest volume score of the past days, decayed with a half-life of
-# HABITUATION_DAYS.  Mention volume is bursty (news, retweet cascades); a
-# burst no bigger than one the watch had this week is not worth waking
-# someone, and a real escalation still is.  Per window length.
+# Habituation (volume only): a volume surge must also be, in relative size
+# (observed + HABITUATION_SMOOTH) / (expected + HABITUATION_SMOOTH), at least
+# as large as the largest relative surge of the recent past, that record
+# halving every HABITUATION_DAYS.  Mention volume is bursty (news, retweet
+# cascades); a burst no bigger than one the watch had this week is not worth
+# waking someone, while an escalation still is.  Kept per window length.  The
+# +5 posts keep a 1-to-3-post blip on a quiet watch from setting a record.
 HABITUATION_DAYS = 7.0
-HABITUATION_DECAY = 0.5 ** (1.0 / (HABITUATION_DAYS * BUCKETS_PER_DAY))
+HABITUATION_SMOOTH = 5.0
+HABITUATION_DECAY = math.log(2.0) / (HABITUATION_DAYS * BUCKETS_PER_DAY)  # per bucket, log units
 
 
 @dataclass(frozen=True)
@@ -98,8 +102,8 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     "low": Preset("low", threshold=5.5, share_threshold=3.5, min_ratio=1.5, min_excess=5.0,
                   quiet_buckets=144, silent_mass=60.0),
-    "medium": Preset("medium", threshold=5.0, share_threshold=3.0, min_ratio=1.5, min_excess=5.0,
-                     quiet_buckets=144, silent_mass=40.0),
+    "medium": Preset("medium", threshold=5.0, share_threshold=3.0, min_ratio=1.5,
+                     min_excess=5.0, quiet_buckets=144, silent_mass=40.0),
     "high": Preset("high", threshold=4.5, share_threshold=2.75, min_ratio=1.5, min_excess=5.0,
                    quiet_buckets=144, silent_mass=30.0),
 }
@@ -125,7 +129,7 @@ class WatchDetector:
         self.first_sec: int | None = None
         self.naive = False
         self.silent = [0, 0.0, 0.0]  # run length, observed, expected
-        self.records = [0.0] * len(SCALES)  # decayed recent max volume score
+        self.records = [0.0] * len(SCALES)  # log of the decayed record relative surge
         self._next_dt: datetime | None = None
 
     # -- construction / persistence ----------------------------------------
@@ -234,18 +238,19 @@ class WatchDetector:
         if tm.n:
             for i, (o, e) in enumerate(sums):
                 z = sqrt_score(o, e, phis[i])
+                rel = math.log((o + HABITUATION_SMOOTH) / (e + HABITUATION_SMOOTH))
                 rec = records[i]
-                if (z >= thr and z >= rec and o >= pr.min_ratio * e
+                if (z >= thr and rel >= rec and o >= pr.min_ratio * e
                         and o - e >= pr.min_excess and (best is None or z > best[0])):
                     best = (z, SCALES[i], o, e, rec)
                 if commit and not fallback:
-                    rec *= HABITUATION_DECAY
-                    records[i] = z if z > rec else rec
+                    rec -= HABITUATION_DECAY
+                    records[i] = rel if rel > rec else (rec if rec > 0.0 else 0.0)
         if best is not None:
             z, k, o, e, rec = best
             spikes.append(Spike(AlertKind.VOLUME_SURGE, o, e, z, {
                 "observed": o, "expected": e, "score": round(z, 3), "threshold": thr,
-                "recent_max_score": round(rec, 3), "window_minutes": 5 * k,
+                "recent_record_ratio": round(math.exp(rec), 3), "window_minutes": 5 * k,
                 "fallback": fallback, "baseline_window": self._window_evidence(sec, fallback),
                 "sensitivity": pr.name, "partial": elapsed < 1.0,
             }))
