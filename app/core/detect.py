@@ -151,10 +151,13 @@ class WatchDetector:
         }
 
     @classmethod
-    def from_state(cls, state: dict[str, Any]) -> WatchDetector:
+    def from_state(cls, state: dict[str, Any], sensitivity: str | None = None) -> WatchDetector:
+        """Rebuild from ``to_state()``.  ``sensitivity`` (optional) switches the
+        preset: the baselines do not depend on it, so no replay is needed.
+        A state from another STATE_VERSION raises ValueError: replay history."""
         if state.get("version") != STATE_VERSION:
             raise ValueError("incompatible detector state; replay history")
-        obj = cls(state["sensitivity"])
+        obj = cls(sensitivity or state["sensitivity"])
         obj.next_sec = state["next_sec"]
         obj.first_sec = state["first_sec"]
         obj.naive = state["naive"]
@@ -206,6 +209,8 @@ class WatchDetector:
             raise ValueError("elapsed must be in (0, 1]")
         if self.next_sec is None:
             return []
+        if current.start != self.next_bucket:
+            raise ValueError(f"the open bucket must start at {self.next_bucket}")
         return self._evaluate(current, self.next_sec, commit=False, elapsed=elapsed)
 
     # -- internals -------------------------------------------------------------

@@ -221,12 +221,23 @@ def test_state_round_trip_gives_identical_decisions() -> None:
     assert a == b
 
 
+def test_sensitivity_can_change_without_replay() -> None:
+    det, _ = trained(days=1.2)
+    clone = WatchDetector.from_state(det.to_state(), sensitivity="high")
+    assert clone.preset == PRESETS["high"]
+    assert clone.total.to_state() == det.total.to_state()
+    with pytest.raises(ValueError):
+        WatchDetector.from_state({**det.to_state(), "version": -1})
+
+
 def test_feed_requires_the_next_bucket() -> None:
     det, _ = trained(days=0.1)
     start = det.next_bucket
     assert start is not None
     with pytest.raises(ValueError):
         det.feed(BucketCounts(start=start + BUCKET, total=1))
+    with pytest.raises(ValueError):
+        det.peek(BucketCounts(start=start + BUCKET, total=1), 0.5)
     assert WatchDetector.new("low").next_bucket is None
 
 
