@@ -26,6 +26,7 @@ import sklearn
 
 import app
 from app.core.model import PostLabels, Sentiment
+from app.ml.heads import FusedHeads
 
 MODEL_NAME = "posts"
 ARTIFACT_FILE = "model.joblib"
@@ -141,12 +142,17 @@ class PostClassifier:
         self.version = version
         self._featurizer = model["featurizer"]
         self._heads = model["heads"]
+        self._fused = FusedHeads.from_heads(model["heads"])
         self._bias = np.asarray(model["sentiment_bias"], dtype=np.float64)
         self.thresholds = dict(model["thresholds"])
         self.labels = model["labels"]
 
     def predict_proba(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """{"sentiment": (n, 3) negative/neutral/positive, "irony": (n,), "offensive": (n,)}."""
+        return self._fused.predict_proba(self._featurizer.transform_blocks(list(texts)))
+
+    def predict_proba_reference(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """Same as `predict_proba` through the sklearn heads (slow path, for checks)."""
         X = self._featurizer.transform(list(texts))
         return {
             "sentiment": self._heads["sentiment"].predict_proba(X),

@@ -54,7 +54,7 @@ _EMOJI = re.compile(
     "([\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2190-\u21ff\u2300-\u23ff])"
 )
 _INVISIBLE = re.compile("[\ufe0e\ufe0f\u200d\U0001f3fb-\U0001f3ff]+")
-_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
+_QUOTE_PAIRS = (("\u2019", "'"), ("\u2018", "'"), ("\u201c", '"'), ("\u201d", '"'))
 
 
 def _pad(match: re.Match[str]) -> str:
@@ -112,7 +112,9 @@ def normalise_batch(texts: Sequence[str]) -> list[str]:
     lines = joined.split("\n")
     if len(lines) != len(texts):  # a separator html/NFKC produced; fall back per text
         return [normalise_batch([t])[0] for t in texts] if len(texts) > 1 else [" ".join(lines)]
-    joined = joined.translate(_QUOTES)
+    for a, b in _QUOTE_PAIRS:
+        if a in joined:
+            joined = joined.replace(a, b)
     for c in _PADDED:
         if c in joined:
             joined = joined.replace(c, f" {c} ")
@@ -156,8 +158,6 @@ def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
 def _finalise(h: np.ndarray, salt: np.uint64, bits: int) -> np.ndarray:
     with np.errstate(over="ignore"):
         h = (h + salt) * _MIX
-        h ^= h >> np.uint64(29)
-        h *= _MIX
     return (h >> np.uint64(64 - bits)).astype(np.int64)
 
 
@@ -259,9 +259,16 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
     each bucket and stores the lexicon.  `transform` is thread-safe (read-only).
     """
 
-    def __init__(self, word_bits: int = 19, char_bits: int = 19, use_lexicon: bool = True) -> None:
+    def __init__(
+        self,
+        word_bits: int = 19,
+        char_bits: int = 19,
+        char_ns: tuple[int, ...] = (2, 3, 4, 5),
+        use_lexicon: bool = True,
+    ) -> None:
         self.word_bits = word_bits
         self.char_bits = char_bits
+        self.char_ns = char_ns
         self.use_lexicon = use_lexicon
 
     # -- hashing
@@ -300,7 +307,7 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
         wcols = wcols[wkeep]
         # characters 2..5 by start position (windows never cross the newline between posts)
         n = len(batch.cp)
-        ks = (2, 3, 4, 5)
+        ks = tuple(self.char_ns)
         st = np.arange(n)
         ccols = np.zeros((n, len(ks)), dtype=np.int64)
         ckeep = np.zeros((n, len(ks)), dtype=bool)
@@ -356,6 +363,7 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
         self._sym_vals = np.array([p[1] for p in pairs], dtype=np.float64)
 
     def __setstate__(self, state: dict) -> None:
+        state.setdefault("char_ns", (2, 3, 4, 5))
         self.__dict__.update(state)
         self._setup_keys()
 
@@ -396,41 +404,30 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
         self.idf_ = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
         return self
 
-    def transform(self, X: Iterable[str]) -> sp.csr_matrix:
-        """TF-IDF rows, L2 per stream (words, chars), then the lexicon columns.
+    def transform_blocks(self, X: Iterable[str]) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]:
+        """(word TF-IDF, char TF-IDF, dense lexicon features): the column blocks of `transform`.
 
         Repeated n-grams stay as duplicate entries (a sparse product sums them),
-        which saves sorting; the row norm is taken over the entries.
+        which saves sorting; each block's row norm is taken over its entries.
         """
         texts = list(X)
         n = len(texts)
         streams, lexf = self._blocks(texts)
-        nh = (1 << self.word_bits) + (1 << self.char_bits)
-        parts = []
-        for rows, cols in streams:
+        nw = 1 << self.word_bits
+        widths = (nw, 1 << self.char_bits)
+        offsets = (0, nw)
+        mats = []
+        for (rows, cols), width, off in zip(streams, widths, offsets, strict=True):
             data = self.idf_[cols]
             norms = np.sqrt(np.bincount(rows, weights=data * data, minlength=n))
             norms[norms == 0] = 1.0
             data = data / norms[rows].astype(np.float32)
-            counts = np.bincount(rows, minlength=n)
             indptr = np.zeros(n + 1, dtype=np.int64)
-            np.cumsum(counts, out=indptr[1:])
-            parts.append((data, cols, indptr))
-        # interleave the two streams row by row into one csr
-        (dw, cw, pw), (dc, cc, pc) = parts
-        lw, lc = np.diff(pw), np.diff(pc)
-        nl = lexf.shape[1]
-        indptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(lw + lc + nl, out=indptr[1:])
-        total = int(indptr[-1])
-        data = np.empty(total, dtype=np.float32)
-        idx = np.empty(total, dtype=np.int64)
-        start = indptr[:-1]
-        pos_w = np.repeat(start - pw[:-1], lw) + np.arange(len(cw))
-        pos_c = np.repeat(start + lw - pc[:-1], lc) + np.arange(len(cc))
-        data[pos_w], idx[pos_w] = dw, cw
-        data[pos_c], idx[pos_c] = dc, cc
-        pos_l = (start + lw + lc)[:, None] + np.arange(nl)[None, :]
-        data[pos_l.ravel()] = lexf.ravel()
-        idx[pos_l.ravel()] = np.tile(np.arange(nh, nh + nl), n)
-        return sp.csr_matrix((data, idx, indptr), shape=(n, nh + nl))
+            np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+            mats.append(sp.csr_matrix((data, cols - off, indptr), shape=(n, width)))
+        return mats[0], mats[1], lexf.astype(np.float32)
+
+    def transform(self, X: Iterable[str]) -> sp.csr_matrix:
+        """TF-IDF rows, L2 per stream (words, chars), then the lexicon columns."""
+        word, char, lex = self.transform_blocks(X)
+        return sp.hstack([word, char, sp.csr_matrix(lex)], format="csr", dtype=np.float32)

@@ -1,0 +1,128 @@
+"""Post classifier benchmark: validation metrics and one-core throughput.
+
+    python bench/classifier.py [--data ../shared/tweets] [--model models/] [--quick]
+
+Validation trusted for each task (nothing here sees a test set):
+- sentiment: OUT OF TIME.  The shipped sentiment head is trained on all of
+  train + val, so it is re-trained here with the shipped configuration on the
+  sources before twitter-2016test and scored on twitter-2016test (macro recall,
+  with the stored class bias).  `--quick` prints the figure recorded in the
+  manifest by `groundswell train` instead (same protocol).
+- irony, offensive: the shipped model on the `val` split (F1 of the irony
+  class; macro-F1), with the thresholds stored in the artifact.
+Throughput is measured pinned to one CPU with BLAS threads set to 1.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import resource  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app.ml.artifacts import load_classifier, read_manifest, resolve_model_dir  # noqa: E402
+from app.ml.datasets import (  # noqa: E402
+    LABELS,
+    f1_of,
+    macro_f1,
+    macro_recall,
+    official_metric,
+    read_split,
+)
+
+
+def pin_one_core() -> str:
+    if hasattr(os, "sched_setaffinity"):
+        cpu = sorted(os.sched_getaffinity(0))[0]
+        os.sched_setaffinity(0, {cpu})
+        return f"pinned to cpu {cpu}"
+    return "not pinned (no sched_setaffinity)"
+
+
+def throughput(clf, texts: list[str]) -> tuple[float, float]:
+    batch = 500
+    clf.classify(texts[:batch])  # warm-up
+    n_batches = max(1, min(40, len(texts) // batch))
+    t0 = time.perf_counter()
+    done = 0
+    for k in range(n_batches):
+        done += len(clf.classify(texts[k * batch : (k + 1) * batch]))
+    batch_rate = done / (time.perf_counter() - t0)
+    singles = texts[:1000]
+    t0 = time.perf_counter()
+    for t in singles:
+        clf.classify([t])
+    single_rate = len(singles) / (time.perf_counter() - t0)
+    return batch_rate, single_rate
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "tweets")
+    ap.add_argument("--model", type=Path, default=ROOT / "models")
+    ap.add_argument("--quick", action="store_true", help="sentiment: manifest figure, no re-train")
+    args = ap.parse_args()
+
+    model_dir = resolve_model_dir(args.model)
+    manifest = read_manifest(model_dir)
+    clf = load_classifier(model_dir)
+    rss_loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    size_mb = (model_dir / manifest["artifact"]).stat().st_size / 1e6
+    print(f"model {model_dir.relative_to(ROOT) if model_dir.is_relative_to(ROOT) else model_dir}"
+          f"  ({size_mb:.1f} MB, sklearn {manifest['sklearn_version']})")  # fmt: skip
+
+    print("\n== validation (the split trusted for each task) ==")
+    rows = []
+    if args.quick:
+        s = manifest["val_metrics"]["sentiment"]
+        rows.append(("sentiment", "macro recall", s["macro_recall"],
+                     f"out of time, twitter-2016test n={s['n_val']} (manifest)"))  # fmt: skip
+    else:
+        from app.ml.train import sentiment_out_of_time
+
+        s = sentiment_out_of_time(args.data, bias=manifest["sentiment_bias"])
+        rows.append(("sentiment", "macro recall", s["macro_recall"],
+                     f"out of time, twitter-2016test n={s['n_val']} (re-trained here)"))  # fmt: skip
+    for task in ("irony", "offensive"):
+        val = read_split(args.data, task, "val")
+        proba = clf.predict_proba(val.texts)
+        pred = clf.decide(proba)[task].astype(np.int64)
+        metric = "F1(irony)" if task == "irony" else "macro-F1"
+        extra = (f"macro-F1 {macro_f1(val.y, pred, 2):.4f}" if task == "irony"
+                 else f"F1(offensive) {f1_of(val.y, pred, 1):.4f}")  # fmt: skip
+        rows.append((task, metric, official_metric(task, val.y, pred),
+                     f"val n={len(val.texts)}, threshold {clf.thresholds[task]}; {extra}"))  # fmt: skip
+    sval = read_split(args.data, "sentiment", "val")
+    spred = clf.decide(clf.predict_proba(sval.texts))["sentiment"]
+    for task, metric, value, how in rows:
+        print(f"{task:10s} {metric:13s} {100 * value:6.2f}   {how}")
+    print(f"(sentiment pooled val, NOT trusted - the shipped head trained on it: macro recall "
+          f"{100 * macro_recall(sval.y, spred, len(LABELS['sentiment'])):.2f})")  # fmt: skip
+
+    print("\n== throughput, one core ==")
+    print(pin_one_core())
+    texts: list[str] = []
+    for task in ("sentiment", "offensive", "irony"):
+        texts.extend(read_split(args.data, task, "val").texts)
+    batch_rate, single_rate = throughput(clf, texts)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"batch of 500: {batch_rate:,.0f} posts/s   single post: {single_rate:,.0f} posts/s")
+    print(f"max RSS: {rss_loaded:.0f} MB after load, {rss:.0f} MB after benchmark")
+    print("\nTrusted validation: sentiment = out of time (twitter-2016test), "
+          "irony = val, offensive = val.")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
