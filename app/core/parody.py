@@ -127,6 +127,8 @@ def align(own: Sequence[str], post: Sequence[str]) -> Alignment:
         inside = j1 >= first_j and j2 <= last_j and i1 >= equal[0][1] and i2 <= equal[-1][2]
         new = list(post[j1:j2])
         added.extend(new)
+        if tag == "delete" and not inside:
+            continue  # a partial quote (head or tail cut off) is not an edit
         if tag in ("replace", "delete"):
             # only content words count: "we" → "Acme", "thank" → "thanked" is rewording
             edited += sum(
