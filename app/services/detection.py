@@ -52,13 +52,7 @@ def detect_watch(
     if watch is None:
         return outcome
     detector, spikes = _advance(session, watch, now)
-    current = bucket_start(now)
-    for start, elapsed in ((current - BUCKET, 1.0), (current, _elapsed(now, current))):
-        if detector.next_bucket is not None and start < detector.next_bucket:
-            continue  # already committed
-        counts = buckets_repo.read_range(session, watch.id, start, start + BUCKET)
-        bucket = counts[0] if counts else BucketCounts(start)
-        spikes.extend(detector.peek(bucket, elapsed))
+    spikes.extend(_peek_open(session, watch.id, detector, now))
     watch.detector_state = detector.to_state()
     watch.detector_next_bucket = detector.next_bucket
     watch.detector_stale = False
@@ -117,6 +111,28 @@ def _advance(session: Session, watch: Watch, now: datetime) -> tuple[WatchDetect
     if feed_end - BUCKET < now - RECENT:
         spikes = []
     return detector, spikes
+
+
+def _peek_open(
+    session: Session, watch_id: str, detector: WatchDetector, now: datetime
+) -> list[Spike]:
+    """Judge the buckets not yet committed (the open one, and the last closed one while
+    its grace minute runs) without changing the detector, so a surge alerts in seconds."""
+    current = bucket_start(now)
+    start = detector.next_bucket or current
+    stored = {b.start: b for b in buckets_repo.read_range(session, watch_id, start, current + BUCKET)}
+    spikes: list[Spike] = []
+    probe = detector
+    while start <= current:
+        bucket = stored.get(start) or BucketCounts(start)
+        elapsed = 1.0 if start < current else _elapsed(now, current)
+        spikes.extend(probe.peek(bucket, elapsed))
+        if start < current:
+            if probe is detector:  # commit the closed bucket on a copy only
+                probe = WatchDetector.from_state(detector.to_state())
+            probe.feed(bucket)
+        start += BUCKET
+    return spikes
 
 
 def _open_view(alert: Alert | None) -> OpenAlert | None:
