@@ -241,14 +241,15 @@ class WatchDetector:
         best: tuple[float, int, float, float, float] | None = None
         records = self.records
         if tm.n:
+            learn_records = commit and not fallback
             for i, (o, e) in enumerate(sums):
-                z = sqrt_score(o, e, phis[i])
                 rel = math.log((o + HABITUATION_SMOOTH) / (e + HABITUATION_SMOOTH))
                 rec = records[i]
-                if (z >= thr and rel >= rec and o >= pr.min_ratio * e
-                        and o - e >= pr.min_excess and (best is None or z > best[0])):
-                    best = (z, SCALES[i], o, e, rec)
-                if commit and not fallback:
+                if rel >= rec and o >= pr.min_ratio * e and o - e >= pr.min_excess:
+                    z = sqrt_score(o, e, phis[i])
+                    if z >= thr and (best is None or z > best[0]):
+                        best = (z, SCALES[i], o, e, rec)
+                if learn_records:
                     rec -= HABITUATION_DECAY
                     records[i] = rel if rel > rec else (rec if rec > 0.0 else 0.0)
         if best is not None:
@@ -277,10 +278,11 @@ class WatchDetector:
             sthr = pr.share_threshold * (FALLBACK_FACTOR if sfall else 1.0)
             sbest: tuple[float, int, float, float] | None = None
             for i, (o, n) in enumerate(ssums):
-                z = ShareBaseline.score(o, n, p, rhos[i])
                 ex = n * p
-                if (z >= sthr and o >= pr.min_ratio * ex and o - ex >= pr.min_excess
-                        and (sbest is None or z > sbest[0])):
+                if o < pr.min_ratio * ex or o - ex < pr.min_excess:
+                    continue
+                z = ShareBaseline.score(o, n, p, rhos[i])
+                if z >= sthr and (sbest is None or z > sbest[0]):
                     sbest = (z, SHARE_SCALES[i], o, n)
             if sbest is not None:
                 z, k, o, n = sbest
