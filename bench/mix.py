@@ -88,7 +88,8 @@ def binom(rng: random.Random, n: int, p: float) -> int:
     return min(n, max(0, int(round(rng.gauss(mu, sd)))))
 
 
-def build_stream(values: list[int], rng: random.Random, every_days: float):
+def build_stream(values: list[int], rng: random.Random, every_days: float,
+                 kappa: float = KAPPA):
     """Labelled buckets plus the injected episodes (index ranges)."""
     n = len(values)
     neg_eps: list[tuple[int, int, float]] = []
@@ -121,7 +122,7 @@ def build_stream(values: list[int], rng: random.Random, every_days: float):
     for j, v in enumerate(values):
         if j % 12 == 0 or j in neg_at or (j - 1) in neg_at:
             mean = neg_at.get(j, BASE_SHARE)
-            share = rng.betavariate(mean * KAPPA, (1.0 - mean) * KAPPA)
+            share = rng.betavariate(mean * kappa, (1.0 - mean) * kappa)
         neg = binom(rng, v, share)
         par = binom(rng, v - neg, PARODY_SHARE)
         pos = binom(rng, v - neg - par, POSITIVE_OF_REST)
@@ -187,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sensitivity", choices=(*SENSITIVITIES, "all"), default="all")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--every-days", type=float, default=3.0)
+    ap.add_argument("--kappa", type=float, default=KAPPA,
+                    help="Beta concentration of the hourly share noise (higher = calmer mix)")
     a = ap.parse_args(argv)
 
     paths = []
@@ -201,11 +204,12 @@ def main(argv: list[str] | None = None) -> int:
     for i, p in enumerate(paths):
         stamps, values = read_series(p)
         rng = random.Random(a.seed * 1000 + i)
-        rows, neg_eps, pos_eps = build_stream(values, rng, a.every_days)
+        rows, neg_eps, pos_eps = build_stream(values, rng, a.every_days, a.kappa)
         streams.append((os.path.basename(p), stamps, rows, neg_eps, pos_eps))
     print(f"{len(streams)} watches, base negative share {BASE_SHARE:.0%}, episodes "
           f"{EPISODE_SHARE[0]:.0%}-{EPISODE_SHARE[1]:.0%} for {EPISODE_HOURS[0]}-"
-          f"{EPISODE_HOURS[1]} h at flat volume, seed {a.seed}")
+          f"{EPISODE_HOURS[1]} h at flat volume, hourly share noise kappa {a.kappa:g}, "
+          f"seed {a.seed}")
     for s in sens:
         delays_t, caught_t, n_t = [], 0, 0
         caught_all, n_all = 0, 0
