@@ -40,6 +40,9 @@ class Watch(Base):
     # Detector cache: the truth is volume_buckets; this state is rebuilt when stale.
     detector_state: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     detector_next_bucket: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When posts last arrived (ingest time): silence in event time is only a broken
+    # source if nothing arrives either; a backfill in progress is not silence.
+    last_ingest_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     detector_stale: Mapped[bool] = mapped_column(Boolean, default=True)
     detect_dirty: Mapped[bool] = mapped_column(Boolean, default=False)
 

@@ -32,6 +32,7 @@ LATE_GRACE = timedelta(minutes=1)
 # Spikes of the last committed bucket still count as "now" if it is this recent.
 RECENT = 3 * BUCKET
 SAMPLE_POSTS = 3
+SILENT_ARRIVALS = timedelta(minutes=15)
 AUTO = "groundswell"
 
 
@@ -60,6 +61,8 @@ def detect_watch(
 
     by_kind: dict[AlertKind, Spike] = {}
     for spike in spikes:
+        if spike.kind is AlertKind.CHANNEL_SILENT and _still_arriving(watch, now):
+            continue
         best = by_kind.get(spike.kind)
         if best is None or spike.score > best.score:
             by_kind[spike.kind] = spike
@@ -76,6 +79,14 @@ def detect_watch(
         outcome.actions[str(kind)] = f"{decision.action}:{decision.reason}"
         outcome.queued += _apply(session, watch, kind, alert, spike, decision, now, slack)
     return outcome
+
+
+def _still_arriving(watch: Watch, now: datetime) -> bool:
+    """Posts arrived lately (e.g. a backfill of old posts): the source works, so quiet
+    event-time buckets are not a broken channel. Silence needs nothing to arrive for
+    SILENT_ARRIVALS as well."""
+    last = watch.last_ingest_at
+    return last is not None and last >= now - SILENT_ARRIVALS
 
 
 def _elapsed(now: datetime, start: datetime) -> float:

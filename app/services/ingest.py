@@ -124,7 +124,7 @@ def ingest_batch(
     next_bucket = watch.detector_next_bucket
     stale = bool(tallies) and next_bucket is not None and min(tallies) < next_bucket
     if inserted:
-        watches_repo.mark_dirty(session, watch.id, stale=stale)
+        watches_repo.mark_dirty(session, watch.id, stale=stale, now=now)
     return IngestResult(accepted=len(inserted), duplicates=len(posts) - len(inserted))
 
 

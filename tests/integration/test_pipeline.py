@@ -182,3 +182,22 @@ def test_retention_keeps_the_baseline_window(session_factory, clock):
     assert (pruned.posts, pruned.buckets) == (1, 1)
     with unit_of_work(session_factory) as s:
         assert list(s.scalars(select(Post.external_id))) == ["new"]
+
+
+def test_silence_alerts_only_when_nothing_arrives(session_factory, clock):
+    wid = _watch(session_factory, clock)
+    posts = history(clock.now(), days=8, per_bucket=6)
+    # A backfill in two halves, with detection between them: the not-yet-filled days
+    # look silent in event time, but posts are arriving, so no channel_silent.
+    half = len(posts) // 2
+    _ingest(session_factory, clock, wid, posts[:half], KeywordClassifier())
+    assert "channel_silent" not in _detect(session_factory, clock, wid).actions
+    _ingest(session_factory, clock, wid, posts[half:], KeywordClassifier())
+    assert _detect(session_factory, clock, wid).actions == {}
+    # Then nothing arrives for an hour on a normally busy watch: the source is broken.
+    silent = []
+    for _ in range(12):
+        clock.advance(timedelta(minutes=5))
+        silent.append(_detect(session_factory, clock, wid).actions.get("channel_silent"))
+    assert [a for a in silent if a][0] == "open:opened", silent
+    assert silent[:2] == [None, None]  # not in the first 10 minutes

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -28,8 +30,8 @@ def dirty_ids(session: Session) -> list[str]:
     return list(session.scalars(select(Watch.id).where(Watch.detect_dirty.is_(True))))
 
 
-def mark_dirty(session: Session, watch_id: str, *, stale: bool) -> None:
-    values: dict[str, bool] = {"detect_dirty": True}
+def mark_dirty(session: Session, watch_id: str, *, stale: bool, now: datetime) -> None:
+    values: dict[str, object] = {"detect_dirty": True, "last_ingest_at": now}
     if stale:
         values["detector_stale"] = True
     session.execute(update(Watch).where(Watch.id == watch_id).values(**values))
