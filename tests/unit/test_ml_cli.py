@@ -1,0 +1,74 @@
+"""`groundswell train | classify | check-model` wiring (app.ml.commands)."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.cli import build_parser, main
+
+
+def test_register_adds_the_three_subcommands() -> None:
+    parser = build_parser()
+    args = parser.parse_args(["train", "--data", "d", "--out", "models/posts/x"])
+    assert args.data == Path("d") and args.out == Path("models/posts/x") and callable(args.func)
+    args = parser.parse_args(["classify"])
+    assert args.input == "-" and args.output == "-"
+    assert callable(parser.parse_args(["check-model"]).func)
+
+
+def test_train_defaults_to_shared_tweets() -> None:
+    args = build_parser().parse_args(["train"])
+    assert args.data == Path("../shared/tweets") and args.out is None
+
+
+def test_train_refuses_a_directory_without_data(tmp_path: Path) -> None:
+    assert main(["train", "--data", str(tmp_path)]) == 2
+
+
+def test_classify_writes_one_json_object_per_input_line(tmp_path: Path) -> None:
+    src = tmp_path / "in.txt"
+    src.write_text("I love this!\nThis is terrible, you idiots\n\n", encoding="utf-8")
+    dst = tmp_path / "out.jsonl"
+    assert main(["classify", "--input", str(src), "--output", str(dst)]) == 0
+    rows = [json.loads(line) for line in dst.read_text().splitlines()]
+    assert len(rows) == 3
+    for row in rows:
+        assert row["sentiment"] in {"negative", "neutral", "positive"}
+        assert isinstance(row["irony"], bool) and isinstance(row["offensive"], bool)
+        assert {"p_negative", "p_neutral", "p_positive", "p_irony", "p_offensive"} <= set(row)
+    assert rows[0]["sentiment"] == "positive"
+
+
+def test_classify_reads_stdin(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("hello world\n"))
+    assert main(["classify"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and "sentiment" in json.loads(out[0])
+
+
+def test_classify_reports_a_broken_model_dir(tmp_path: Path) -> None:
+    assert main(["classify", "--model", str(tmp_path), "--input", "-"]) == 2
+
+
+def test_check_model_passes_on_the_shipped_model(capsys: pytest.CaptureFixture) -> None:
+    assert main(["check-model"]) == 0
+    assert json.loads(capsys.readouterr().out)["ok"] is True
+
+
+def test_check_model_fails_on_a_missing_model(tmp_path: Path) -> None:
+    assert main(["check-model", "--model", str(tmp_path)]) == 1
+
+
+def test_handlers_return_ints() -> None:
+    ns = argparse.Namespace(model=Path("/nonexistent"))
+    from app.ml.commands import cmd_check_model
+
+    assert cmd_check_model(ns) == 1
