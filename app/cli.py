@@ -34,8 +34,14 @@ def _serve(args: argparse.Namespace) -> int:
     settings = _settings()
     app_logging.configure(settings.log_level)
     runtime = build_runtime(settings)
-    uvicorn.run(create_app(runtime), host=args.host, port=args.port, workers=1,
-                log_config=None, access_log=False)
+    uvicorn.run(
+        create_app(runtime),
+        host=args.host,
+        port=args.port,
+        workers=1,
+        log_config=None,
+        access_log=False,
+    )
     return 0
 
 

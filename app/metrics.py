@@ -9,19 +9,26 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.posts = Counter(
-            "groundswell_posts_total", "Posts received, by outcome", ["outcome"],
+            "groundswell_posts_total",
+            "Posts received, by outcome",
+            ["outcome"],
             registry=self.registry,
         )
         self.alerts = Counter(
-            "groundswell_alert_events_total", "Alert events queued, by type", ["type"],
+            "groundswell_alert_events_total",
+            "Alert events queued, by type",
+            ["type"],
             registry=self.registry,
         )
         self.deliveries = Counter(
-            "groundswell_deliveries_total", "Outbox deliveries, by outcome", ["outcome"],
+            "groundswell_deliveries_total",
+            "Outbox deliveries, by outcome",
+            ["outcome"],
             registry=self.registry,
         )
         self.detect_seconds = Histogram(
-            "groundswell_detection_pass_seconds", "Duration of a detection pass",
+            "groundswell_detection_pass_seconds",
+            "Duration of a detection pass",
             registry=self.registry,
         )
 

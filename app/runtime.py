@@ -116,14 +116,28 @@ def build_runtime(
     elif not settings.slack_default_channel:
         log.info("no default Slack channel: only watches with a slack_channel post to Slack")
     webhooks = webhooks or WebhookSender(allow_private=settings.allow_private_targets)
-    runtime = Runtime(settings, engine, factory, clock, classifier, slack, webhooks,
-                      connectors=ConnectorRegistry(allow_private=settings.allow_private_targets))
+    runtime = Runtime(
+        settings,
+        engine,
+        factory,
+        clock,
+        classifier,
+        slack,
+        webhooks,
+        connectors=ConnectorRegistry(allow_private=settings.allow_private_targets),
+    )
     if settings.scheduler_enabled:
         jobs = Jobs()
-        jobs.add(DETECT_DIRTY, lambda: tasks.detect_watches(runtime, only_dirty=True),
-                 DETECT_DIRTY_SECONDS)
-        jobs.add(DETECT_ALL, lambda: tasks.detect_watches(runtime, only_dirty=False),
-                 settings.detect_interval_seconds)
+        jobs.add(
+            DETECT_DIRTY,
+            lambda: tasks.detect_watches(runtime, only_dirty=True),
+            DETECT_DIRTY_SECONDS,
+        )
+        jobs.add(
+            DETECT_ALL,
+            lambda: tasks.detect_watches(runtime, only_dirty=False),
+            settings.detect_interval_seconds,
+        )
         jobs.add(DELIVER, lambda: tasks.deliver(runtime), DELIVER_SECONDS)
         jobs.add(POLL, lambda: tasks.poll_watches(runtime), settings.poll_interval_seconds)
         jobs.add(PRUNE, lambda: tasks.prune_old_data(runtime), PRUNE_SECONDS)

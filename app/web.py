@@ -28,11 +28,18 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
             if manage_runtime:
                 runtime.stop()
 
-    app = FastAPI(title="groundswell", version=__version__, description=DESCRIPTION,
-                  lifespan=lifespan)
+    app = FastAPI(
+        title="groundswell", version=__version__, description=DESCRIPTION, lifespan=lifespan
+    )
     app.state.runtime = runtime
     errors.install(app)
-    for router in (health.router, watches.router, posts.router, alerts.router,
-                   subscriptions.router, slack.router):
+    for router in (
+        health.router,
+        watches.router,
+        posts.router,
+        alerts.router,
+        subscriptions.router,
+        slack.router,
+    ):
         app.include_router(router)
     return app

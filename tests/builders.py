@@ -59,10 +59,16 @@ def history(now: datetime, days: int, per_bucket: int = 2, seed: int = 7) -> lis
     return out
 
 
-def burst(now: datetime, n: int, texts: list[str], prefix: str, spread_s: int = 120) -> list[RawPost]:
+def burst(
+    now: datetime, n: int, texts: list[str], prefix: str, spread_s: int = 120
+) -> list[RawPost]:
     return [
-        raw_post(f"{prefix}{i}", texts[i % len(texts)], now - timedelta(seconds=(i * spread_s) // max(n, 1)),
-                 handle=f"{prefix}user{i}")
+        raw_post(
+            f"{prefix}{i}",
+            texts[i % len(texts)],
+            now - timedelta(seconds=(i * spread_s) // max(n, 1)),
+            handle=f"{prefix}user{i}",
+        )
         for i in range(n)
     ]
 

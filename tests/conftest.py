@@ -52,7 +52,9 @@ def _savepoint_friendly(engine: Engine) -> None:
     scope="session",
     params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
 )
-def db_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+def db_engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
         engine = make_engine(url)
@@ -74,7 +76,9 @@ def db_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
 def session_factory(db_engine: Engine) -> Iterator[sessionmaker[Session]]:
     conn = db_engine.connect()
     outer = conn.begin()
-    factory = sessionmaker(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    factory = sessionmaker(
+        bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
     yield factory
     outer.rollback()
     conn.close()

@@ -42,7 +42,10 @@ def install(app: FastAPI) -> None:
         field = f"posts[{exc.index}].{exc.field}"
         return JSONResponse(
             status_code=422,
-            content={"detail": f"{field}: {exc.reason}", "errors": [{"field": field, "reason": exc.reason}]},
+            content={
+                "detail": f"{field}: {exc.reason}",
+                "errors": [{"field": field, "reason": exc.reason}],
+            },
         )
 
     @app.exception_handler(WatchInvalid)

@@ -84,7 +84,9 @@ def severity_for(spike: Spike) -> Severity:
     return Severity.CRITICAL if ratio >= 4.0 else Severity.WARNING
 
 
-def decide(current: OpenAlert | None, spike: Spike | None, now: datetime, policy: Policy) -> Decision:
+def decide(
+    current: OpenAlert | None, spike: Spike | None, now: datetime, policy: Policy
+) -> Decision:
     if current is None:
         if spike is None:
             return Decision(Action.NONE, Reason.NO_SPIKE, notify=False)

@@ -45,8 +45,14 @@ class Jobs:
                 with self._lock:
                     self._last_run[job_id] = datetime.now(UTC)
 
-        self._scheduler.add_job(run, "interval", seconds=seconds, id=job_id, name=job_id,
-                                next_run_time=datetime.now(UTC))
+        self._scheduler.add_job(
+            run,
+            "interval",
+            seconds=seconds,
+            id=job_id,
+            name=job_id,
+            next_run_time=datetime.now(UTC),
+        )
 
     def start(self) -> None:
         self._scheduler.start()

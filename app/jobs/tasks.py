@@ -74,8 +74,14 @@ def poll_watches(runtime: Runtime) -> int:
                 current = watches_repo.get(session, watch.id, for_update=True)
                 if current is None:
                     continue
-                result = poll_channel(session, watch=current, spec=spec, connector=connector,
-                                      classifier=runtime.classifier, now=runtime.clock.now())
+                result = poll_channel(
+                    session,
+                    watch=current,
+                    spec=spec,
+                    connector=connector,
+                    classifier=runtime.classifier,
+                    now=runtime.clock.now(),
+                )
             accepted += result.accepted
             runtime.metrics.posts.labels("accepted").inc(result.accepted)
             runtime.metrics.posts.labels("duplicate").inc(result.duplicates)

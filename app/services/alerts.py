@@ -19,7 +19,12 @@ class AlertNotFound(LookupError):
 
 
 def _finish(
-    session: Session, alert_id: str, event_type: str, reason: str, by: str, now: datetime,
+    session: Session,
+    alert_id: str,
+    event_type: str,
+    reason: str,
+    by: str,
+    now: datetime,
     slack: SlackTarget,
 ) -> AlertSnapshot:
     alert = _load(session, alert_id)

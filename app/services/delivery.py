@@ -100,7 +100,9 @@ def _deliver_one(
             if sub is not None:
                 subs_repo.disable(sub, now, "endpoint answered 410 Gone")
         if exc.retryable and msg.attempts + 1 < MAX_ATTEMPTS:
-            outbox_repo.mark_retry(msg, now + backoff(msg.attempts + 1, exc.retry_after, rng), error)
+            outbox_repo.mark_retry(
+                msg, now + backoff(msg.attempts + 1, exc.retry_after, rng), error
+            )
             result.retried += 1
             log.warning("delivery %s failed, will retry: %s", msg.id, exc.reason)
         else:
@@ -153,7 +155,9 @@ def _send_slack(
     return True
 
 
-def _send_webhook(session: Session, msg: OutboxMessage, now: datetime, webhooks: WebhookPort) -> None:
+def _send_webhook(
+    session: Session, msg: OutboxMessage, now: datetime, webhooks: WebhookPort
+) -> None:
     sub = session.get(Subscription, msg.subscription_id) if msg.subscription_id else None
     if sub is None or sub.disabled_at is not None:
         raise DeliveryError("subscription deleted or disabled", retryable=False)

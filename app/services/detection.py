@@ -131,7 +131,9 @@ def _peek_open(
     its grace minute runs) without changing the detector, so a surge alerts in seconds."""
     current = bucket_start(now)
     start = detector.next_bucket or current
-    stored = {b.start: b for b in buckets_repo.read_range(session, watch_id, start, current + BUCKET)}
+    stored = {
+        b.start: b for b in buckets_repo.read_range(session, watch_id, start, current + BUCKET)
+    }
     spikes: list[Spike] = []
     probe = detector
     while start <= current:

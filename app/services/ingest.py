@@ -98,8 +98,11 @@ def ingest_batch(
     is_own = [normalise_handle(p.author.handle) in own_handles for p in fresh]
     labels = classifier.classify([p.text for p in fresh])
     own_posts = posts_repo.recent_own_posts(session, watch.id, now - OWN_POSTS_LOOKBACK)
-    own_posts += [OwnPost(id=f"{p.channel}:{p.external_id}", text=p.text)
-                  for p, own in zip(fresh, is_own, strict=True) if own]
+    own_posts += [
+        OwnPost(id=f"{p.channel}:{p.external_id}", text=p.text)
+        for p, own in zip(fresh, is_own, strict=True)
+        if own
+    ]
     index = ParodyIndex.build(own_posts)
 
     rows = []

@@ -45,8 +45,9 @@ def poll_channel(
     except (SourceError, BatchRejected) as exc:
         cursor.failures += 1
         cursor.last_error = str(exc)[:500]
-        log.warning("poll %s for watch %s failed (%d in a row): %s",
-                    spec, watch.id, cursor.failures, exc)
+        log.warning(
+            "poll %s for watch %s failed (%d in a row): %s", spec, watch.id, cursor.failures, exc
+        )
         return PollResult(spec, error=str(exc))
     cursor.cursor = new_cursor
     cursor.failures = 0

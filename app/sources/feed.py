@@ -56,36 +56,54 @@ def parse_feed(body: bytes) -> list[RawPost]:
         for entry in root.iter(f"{ATOM}entry"):
             link = entry.find(f"{ATOM}link")
             url = link.get("href") if link is not None else None
-            posts.append(_post(
-                _text(entry, f"{ATOM}id") or url,
-                " ".join(filter(None, [_text(entry, f"{ATOM}title"),
-                                       _text(entry, f"{ATOM}summary", f"{ATOM}content")])),
-                _when(_text(entry, f"{ATOM}published", f"{ATOM}updated")),
-                _text(entry, f"{ATOM}author/{ATOM}name") or feed_author,
-                url,
-            ))
+            posts.append(
+                _post(
+                    _text(entry, f"{ATOM}id") or url,
+                    " ".join(
+                        filter(
+                            None,
+                            [
+                                _text(entry, f"{ATOM}title"),
+                                _text(entry, f"{ATOM}summary", f"{ATOM}content"),
+                            ],
+                        )
+                    ),
+                    _when(_text(entry, f"{ATOM}published", f"{ATOM}updated")),
+                    _text(entry, f"{ATOM}author/{ATOM}name") or feed_author,
+                    url,
+                )
+            )
     else:
         channel = root.find("channel")
         feed_author = _text(channel, "title") if channel is not None else None
         for item in root.iter("item"):
             url = _text(item, "link")
-            posts.append(_post(
-                _text(item, "guid") or url,
-                " ".join(filter(None, [_text(item, "title"), _text(item, "description")])),
-                _when(_text(item, "pubDate", f"{DC}date")),
-                _text(item, "author", f"{DC}creator") or feed_author or "feed",
-                url,
-            ))
+            posts.append(
+                _post(
+                    _text(item, "guid") or url,
+                    " ".join(filter(None, [_text(item, "title"), _text(item, "description")])),
+                    _when(_text(item, "pubDate", f"{DC}date")),
+                    _text(item, "author", f"{DC}creator") or feed_author or "feed",
+                    url,
+                )
+            )
     return [p for p in posts if p is not None]  # type: ignore[misc]
 
 
-def _post(ext: str | None, text: str, when: datetime | None, author: str,
-          url: str | None) -> RawPost | None:
+def _post(
+    ext: str | None, text: str, when: datetime | None, author: str, url: str | None
+) -> RawPost | None:
     text = " ".join(html.unescape(_TAGS.sub(" ", text)).split())
     if not ext or not text or when is None:
         return None
-    return RawPost(external_id=ext[:200], text=text, created_at=when,
-                   author=Author(handle=author[:200]), channel="rss", url=url)
+    return RawPost(
+        external_id=ext[:200],
+        text=text,
+        created_at=when,
+        author=Author(handle=author[:200]),
+        channel="rss",
+        url=url,
+    )
 
 
 class FeedConnector:
@@ -93,8 +111,14 @@ class FeedConnector:
 
     kind = "rss"
 
-    def __init__(self, url: str, *, allow_private: bool, timeout: float = 15,
-                 resolver: Callable[..., Any] | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        allow_private: bool,
+        timeout: float = 15,
+        resolver: Callable[..., Any] | None = None,
+    ) -> None:
         self.url = url
         self._allow_private = allow_private
         self._timeout = timeout
@@ -107,7 +131,9 @@ class FeedConnector:
             else:
                 check_target(self.url, allow_private=self._allow_private, resolver=self._resolver)
             with httpx.Client(timeout=self._timeout, follow_redirects=False, trust_env=False) as c:
-                resp = c.get(self.url, headers={"Accept": "application/rss+xml, application/atom+xml"})
+                resp = c.get(
+                    self.url, headers={"Accept": "application/rss+xml, application/atom+xml"}
+                )
         except (UnsafeTarget, httpx.HTTPError) as exc:
             raise SourceError(f"feed {self.url}: {exc}") from exc
         if resp.status_code != 200:
@@ -116,7 +142,10 @@ class FeedConnector:
             raise SourceError(f"feed {self.url}: larger than {MAX_BYTES} bytes")
         since = datetime.fromisoformat(cursor) if cursor else None
         pattern = matcher(terms)
-        posts = [p for p in parse_feed(resp.content)
-                 if (since is None or p.created_at > since) and matches(pattern, p.text)]
+        posts = [
+            p
+            for p in parse_feed(resp.content)
+            if (since is None or p.created_at > since) and matches(pattern, p.text)
+        ]
         newest = max((p.created_at for p in posts), default=since)
         return posts, newest.isoformat() if newest else cursor

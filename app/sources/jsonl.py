@@ -41,9 +41,13 @@ class JsonlConnector:
                 post = RawPost(
                     external_id=str(item["external_id"]),
                     text=str(item["text"]),
-                    created_at=datetime.fromisoformat(str(item["created_at"]).replace("Z", "+00:00")),
-                    author=Author(handle=str(item["author"]["handle"]),
-                                  followers=item["author"].get("followers")),
+                    created_at=datetime.fromisoformat(
+                        str(item["created_at"]).replace("Z", "+00:00")
+                    ),
+                    author=Author(
+                        handle=str(item["author"]["handle"]),
+                        followers=item["author"].get("followers"),
+                    ),
                     channel="file",
                     url=item.get("url"),
                 )

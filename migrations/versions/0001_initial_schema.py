@@ -7,10 +7,10 @@ Create Date: 2026-11-24 14:22:41.038627
 
 from collections.abc import Sequence
 
-from alembic import op
 import sqlalchemy as sa
-import app.db.base
+from alembic import op
 
+import app.db.base
 
 revision: str = "0001"
 down_revision: str | None = None

@@ -11,7 +11,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -45,7 +45,10 @@ class Server:
         out = self.log.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "app", "serve", "--port", str(self.port)],
-            cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=self.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -73,8 +76,11 @@ class Server:
 
     def push(self, watch_id: str, posts: list) -> None:
         for i in range(0, len(posts), 1000):
-            r = self.api("POST", f"/api/v1/watches/{watch_id}/posts",
-                         json={"posts": [post_json(p) for p in posts[i : i + 1000]]})
+            r = self.api(
+                "POST",
+                f"/api/v1/watches/{watch_id}/posts",
+                json={"posts": [post_json(p) for p in posts[i : i + 1000]]},
+            )
             assert r.status_code == 200, r.text
 
 
@@ -103,14 +109,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 def stack(tmp_path: Path, database_url: str) -> Iterator[tuple[Server, FakeSlack, WebhookReceiver]]:
     with FakeSlack() as slack, WebhookReceiver() as hooks:
         env = {k: v for k, v in os.environ.items() if not k.startswith("GROUNDSWELL_")}
-        env.update({
-            "GROUNDSWELL_DATABASE_URL": database_url,
-            "GROUNDSWELL_BOOTSTRAP_API_KEY": KEY,
-            "GROUNDSWELL_SLACK_BOT_TOKEN": "xoxb-e2e-token",
-            "GROUNDSWELL_SLACK_API_URL": slack.base_url,
-            "GROUNDSWELL_SLACK_DEFAULT_CHANNEL": "#comms-oncall",
-            "GROUNDSWELL_ALLOW_PRIVATE_TARGETS": "true",
-        })
+        env.update(
+            {
+                "GROUNDSWELL_DATABASE_URL": database_url,
+                "GROUNDSWELL_BOOTSTRAP_API_KEY": KEY,
+                "GROUNDSWELL_SLACK_BOT_TOKEN": "xoxb-e2e-token",
+                "GROUNDSWELL_SLACK_API_URL": slack.base_url,
+                "GROUNDSWELL_SLACK_DEFAULT_CHANNEL": "#comms-oncall",
+                "GROUNDSWELL_ALLOW_PRIVATE_TARGETS": "true",
+            }
+        )
         server = Server(env, tmp_path / "serve.log")
         server.start()
         try:
@@ -131,13 +139,22 @@ def _for_alert(hooks: WebhookReceiver, alert_id: str) -> list:
 
 def test_surge_to_slack_and_webhooks_and_restart_sends_nothing_twice(stack) -> None:
     server, slack, hooks = stack
-    r = server.api("POST", "/api/v1/subscriptions",
-                   json={"url": hooks.url, "events": ["alert.opened", "alert.acknowledged"]})
+    r = server.api(
+        "POST",
+        "/api/v1/subscriptions",
+        json={"url": hooks.url, "events": ["alert.opened", "alert.acknowledged"]},
+    )
     assert r.status_code == 201
     hooks.set_secret(r.json()["secret"])
-    watch = server.api("POST", "/api/v1/watches", json={
-        "name": "Metro Police", "terms": ["metro police"], "own_handles": ["@MetroPolice"],
-    }).json()
+    watch = server.api(
+        "POST",
+        "/api/v1/watches",
+        json={
+            "name": "Metro Police",
+            "terms": ["metro police"],
+            "own_handles": ["@MetroPolice"],
+        },
+    ).json()
 
     # Two weeks of ordinary traffic posts nothing.
     now = datetime.now(UTC)
@@ -166,14 +183,22 @@ def test_surge_to_slack_and_webhooks_and_restart_sends_nothing_twice(stack) -> N
     assert evidence["observed"] > evidence["expected"] and evidence["samples"]
 
     # A positive surge on another watch gives no crisis alert.
-    happy = server.api("POST", "/api/v1/watches", json={
-        "name": "Metro Police 50k", "terms": ["50k"], "own_handles": ["@MetroPolice"],
-    }).json()
+    happy = server.api(
+        "POST",
+        "/api/v1/watches",
+        json={
+            "name": "Metro Police 50k",
+            "terms": ["50k"],
+            "own_handles": ["@MetroPolice"],
+        },
+    ).json()
     server.push(happy["id"], history(datetime.now(UTC), days=3, seed=11))
     server.push(happy["id"], burst(datetime.now(UTC), 80, POSITIVE, "pos"))
     time.sleep(5)
-    kinds = {a["kind"] for a in server.api(
-        "GET", f"/api/v1/alerts?watch_id={happy['id']}").json()["items"]}
+    kinds = {
+        a["kind"]
+        for a in server.api("GET", f"/api/v1/alerts?watch_id={happy['id']}").json()["items"]
+    }
     assert not kinds & {"negative_surge", "parody_surge"}, kinds
 
     # Acknowledge: chat.update on the same ts, and a signed alert.acknowledged.
@@ -184,7 +209,9 @@ def test_surge_to_slack_and_webhooks_and_restart_sends_nothing_twice(stack) -> N
     while time.monotonic() < deadline and not _for_alert(hooks, alerts[0]["id"])[1:]:
         time.sleep(0.2)
     assert [e.payload["type"] for e in _for_alert(hooks, alerts[0]["id"])] == [
-        "alert.opened", "alert.acknowledged"]
+        "alert.opened",
+        "alert.acknowledged",
+    ]
     updates = [c for c in slack.calls("chat.update") if c.ok]
     assert updates and all(c.payload["ts"] == ts for c in updates)
 

@@ -47,7 +47,9 @@ def _watch(client, **extra):
 
 def test_every_route_needs_a_key(client):
     assert client.get("/api/v1/watches").status_code == 401
-    assert client.get("/api/v1/watches", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert (
+        client.get("/api/v1/watches", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    )
     assert client.get("/api/v1/alerts", headers=AUTH).status_code == 200
     assert client.get("/healthz").json() == {"status": "ok"}
 
@@ -56,7 +58,9 @@ def test_watch_crud_and_paging(client):
     ids = [_watch(client, name=f"w{i}")["id"] for i in range(3)]
     page1 = client.get("/api/v1/watches?limit=2", headers=AUTH).json()
     assert len(page1["items"]) == 2 and page1["next_cursor"]
-    page2 = client.get(f"/api/v1/watches?limit=2&cursor={page1['next_cursor']}", headers=AUTH).json()
+    page2 = client.get(
+        f"/api/v1/watches?limit=2&cursor={page1['next_cursor']}", headers=AUTH
+    ).json()
     assert {w["id"] for w in page1["items"] + page2["items"]} == set(ids)
     assert page2["next_cursor"] is None
     r = client.patch(f"/api/v1/watches/{ids[0]}", json={"sensitivity": "high"}, headers=AUTH)
@@ -75,8 +79,10 @@ def test_bad_watch_gets_a_reason(client):
 
 def test_push_posts_idempotent_and_labelled(client, clock):
     wid = _watch(client)["id"]
-    posts = [post_json(raw_post(f"p{i}", "what a disgrace", clock.now() - timedelta(minutes=i)))
-             for i in range(5)]
+    posts = [
+        post_json(raw_post(f"p{i}", "what a disgrace", clock.now() - timedelta(minutes=i)))
+        for i in range(5)
+    ]
     r = client.post(f"/api/v1/watches/{wid}/posts", json={"posts": posts}, headers=AUTH)
     assert r.json() == {"accepted": 5, "duplicates": 0}
     r = client.post(f"/api/v1/watches/{wid}/posts", json={"posts": posts}, headers=AUTH)
@@ -113,8 +119,9 @@ def test_subscription_secret_shown_once(client):
     assert r.status_code == 201 and r.json()["secret"].startswith("whsec_")
     listed = client.get("/api/v1/subscriptions", headers=AUTH).json()["items"]
     assert "secret" not in listed[0]
-    r = client.post("/api/v1/subscriptions", json={"url": "http://x/", "events": ["nope"]},
-                    headers=AUTH)
+    r = client.post(
+        "/api/v1/subscriptions", json={"url": "http://x/", "events": ["nope"]}, headers=AUTH
+    )
     assert r.status_code == 422
 
 
@@ -146,10 +153,23 @@ def _an_alert(factory, watch_id, clock) -> str:
     from app.db.tables import Alert
 
     with unit_of_work(factory) as s:
-        s.add(Alert(id="alr_test", watch_id=watch_id, kind="negative_surge", state="open",
-                    severity="warning", opened_at=clock.now(), updated_at=clock.now(),
-                    last_spike_at=clock.now(), last_notified_at=clock.now(),
-                    notified_observed=30, peak_score=5, evidence={}, guidance={}))
+        s.add(
+            Alert(
+                id="alr_test",
+                watch_id=watch_id,
+                kind="negative_surge",
+                state="open",
+                severity="warning",
+                opened_at=clock.now(),
+                updated_at=clock.now(),
+                last_spike_at=clock.now(),
+                last_notified_at=clock.now(),
+                notified_observed=30,
+                peak_score=5,
+                evidence={},
+                guidance={},
+            )
+        )
     return "alr_test"
 
 
@@ -158,8 +178,11 @@ def _signed(body: str, ts: int, secret: str = SIGNING) -> dict[str, str]:
     import hmac
 
     sig = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
-    return {"X-Slack-Request-Timestamp": str(ts), "X-Slack-Signature": f"v0={sig}",
-            "Content-Type": "application/x-www-form-urlencoded"}
+    return {
+        "X-Slack-Request-Timestamp": str(ts),
+        "X-Slack-Signature": f"v0={sig}",
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
 
 
 def test_slack_button_acknowledges_after_signature_check(slack_client, session_factory, clock):
@@ -169,8 +192,11 @@ def test_slack_button_acknowledges_after_signature_check(slack_client, session_f
 
     wid = _watch(slack_client)["id"]
     alert_id = _an_alert(session_factory, wid, clock)
-    payload = {"type": "block_actions", "user": {"id": "U1", "username": "sam"},
-               "actions": [{"action_id": "alert_acknowledge", "value": alert_id}]}
+    payload = {
+        "type": "block_actions",
+        "user": {"id": "U1", "username": "sam"},
+        "actions": [{"action_id": "alert_acknowledge", "value": alert_id}],
+    }
     body = urlencode({"payload": json.dumps(payload)})
     now = int(time.time())
     bad = slack_client.post("/slack/interactions", content=body, headers=_signed(body, now, "nope"))

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from app.core.model import AlertKind
-from app.db.tables import Alert, OutboxMessage, Post, VolumeBucket, Watch
 from app.db.session import unit_of_work
+from app.db.tables import Alert, OutboxMessage, Post, VolumeBucket, Watch
 from app.notify.slack import SlackNotifier
 from app.notify.webhooks import WebhookSender
 from app.services import alerts as alert_service
@@ -46,8 +46,11 @@ def _ingest(factory, clock, watch_id, posts, classifier):
     for i in range(0, len(posts), 1000):
         with unit_of_work(factory) as s:
             r = ingest_batch(
-                s, watch=s.get(Watch, watch_id), raw_posts=posts[i : i + 1000],
-                classifier=classifier, now=clock.now(),
+                s,
+                watch=s.get(Watch, watch_id),
+                raw_posts=posts[i : i + 1000],
+                classifier=classifier,
+                now=clock.now(),
             )
             accepted += r.accepted
             duplicates += r.duplicates
@@ -70,7 +73,10 @@ def _drain(factory, clock, slack):
 
 def test_ingest_is_idempotent_and_counts_by_event_time(session_factory, clock):
     wid = _watch(session_factory, clock)
-    posts = [raw_post(f"p{i}", "hello metro police", clock.now() - timedelta(minutes=i)) for i in range(10)]
+    posts = [
+        raw_post(f"p{i}", "hello metro police", clock.now() - timedelta(minutes=i))
+        for i in range(10)
+    ]
     assert _ingest(session_factory, clock, wid, posts, KeywordClassifier()) == (10, 0)
     assert _ingest(session_factory, clock, wid, posts + posts[:2], KeywordClassifier()) == (0, 12)
     with unit_of_work(session_factory) as s:
@@ -93,7 +99,10 @@ def test_negative_surge_alerts_once_and_ack_updates_the_same_message(session_fac
     wid = _watch(session_factory, clock)
     with unit_of_work(session_factory) as s:
         sub = sub_service.create(
-            s, url=hooks.url, events=["alert.opened", "alert.acknowledged"], now=clock.now(),
+            s,
+            url=hooks.url,
+            events=["alert.opened", "alert.acknowledged"],
+            now=clock.now(),
             allow_private=True,
         )
         hooks.set_secret(sub.secret)
@@ -103,7 +112,9 @@ def test_negative_surge_alerts_once_and_ack_updates_the_same_message(session_fac
     assert _drain(session_factory, clock, slack).sent == 0
 
     clock.advance(timedelta(minutes=1))
-    _ingest(session_factory, clock, wid, burst(clock.now(), 60, NEGATIVE, "neg"), KeywordClassifier())
+    _ingest(
+        session_factory, clock, wid, burst(clock.now(), 60, NEGATIVE, "neg"), KeywordClassifier()
+    )
     outcome = _detect(session_factory, clock, wid)
     assert "negative_surge" in outcome.spikes
     result = _drain(session_factory, clock, slack)
@@ -136,7 +147,9 @@ def test_positive_surge_raises_no_crisis_alert(session_factory, clock):
     _ingest(session_factory, clock, wid, history(clock.now(), days=14), KeywordClassifier())
     _detect(session_factory, clock, wid)
     clock.advance(timedelta(minutes=1))
-    _ingest(session_factory, clock, wid, burst(clock.now(), 80, POSITIVE, "pos"), KeywordClassifier())
+    _ingest(
+        session_factory, clock, wid, burst(clock.now(), 80, POSITIVE, "pos"), KeywordClassifier()
+    )
     outcome = _detect(session_factory, clock, wid)
     assert "negative_surge" not in outcome.spikes
     assert "parody_surge" not in outcome.spikes
@@ -149,13 +162,16 @@ def test_failed_webhook_retries_with_the_same_id(session_factory, clock, fakes):
     slack, hooks = fakes
     wid = _watch(session_factory, clock)
     with unit_of_work(session_factory) as s:
-        sub = sub_service.create(s, url=hooks.url, events=["alert.opened"], now=clock.now(),
-                                 allow_private=True)
+        sub = sub_service.create(
+            s, url=hooks.url, events=["alert.opened"], now=clock.now(), allow_private=True
+        )
         hooks.set_secret(sub.secret)
     _ingest(session_factory, clock, wid, history(clock.now(), days=14), KeywordClassifier())
     _detect(session_factory, clock, wid)
     clock.advance(timedelta(minutes=1))
-    _ingest(session_factory, clock, wid, burst(clock.now(), 60, NEGATIVE, "neg"), KeywordClassifier())
+    _ingest(
+        session_factory, clock, wid, burst(clock.now(), 60, NEGATIVE, "neg"), KeywordClassifier()
+    )
     _detect(session_factory, clock, wid)
     hooks.respond_next(500)
     first = _drain(session_factory, clock, slack)

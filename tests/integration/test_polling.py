@@ -21,11 +21,13 @@ from app.sources.jsonl import JsonlConnector
 from tests.fakes.classifier import KeywordClassifier
 
 RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Local News</title>
-<item><guid>n1</guid><title>Metro Police praised</title><description>&lt;b&gt;great&lt;/b&gt; work</description>
+<item><guid>n1</guid><title>Metro Police praised</title>
+<description>&lt;b&gt;great&lt;/b&gt; work</description>
 <pubDate>Tue, 24 Nov 2026 10:00:00 GMT</pubDate><link>https://news.example/1</link></item>
 <item><guid>n2</guid><title>Weather</title><description>rain later</description>
 <pubDate>Tue, 24 Nov 2026 10:05:00 GMT</pubDate></item>
-<item><guid>n3</guid><title>metro police disgrace</title><pubDate>Tue, 24 Nov 2026 10:10:00 GMT</pubDate></item>
+<item><guid>n3</guid><title>metro police disgrace</title>
+<pubDate>Tue, 24 Nov 2026 10:10:00 GMT</pubDate></item>
 </channel></rss>"""
 ATOM = b"""<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">
 <title>Blog</title><entry><id>tag:a,1</id><title>Metro Police 50k</title>
@@ -87,21 +89,33 @@ def test_feed_over_http_matches_terms_and_moves_the_cursor(feed_server) -> None:
 
 def test_poll_ingests_once_and_records_failures(session_factory, clock, tmp_path) -> None:
     path = tmp_path / "posts.jsonl"
-    lines = [{"external_id": str(i), "text": f"metro police update {i}",
-              "created_at": (clock.now() - timedelta(minutes=i)).isoformat(),
-              "author": {"handle": "someone"}} for i in range(5)]
+    lines = [
+        {
+            "external_id": str(i),
+            "text": f"metro police update {i}",
+            "created_at": (clock.now() - timedelta(minutes=i)).isoformat(),
+            "author": {"handle": "someone"},
+        }
+        for i in range(5)
+    ]
     path.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
     spec = f"file:{path}"
     with unit_of_work(session_factory) as s:
         watch = watch_service.create(
-            s, watch_service.WatchSpec("Metro", ["metro police"], [], channels=[spec]), clock.now())
+            s, watch_service.WatchSpec("Metro", ["metro police"], [], channels=[spec]), clock.now()
+        )
         wid = watch.id
 
     def poll():
         with unit_of_work(session_factory) as s:
-            return poll_channel(s, watch=s.get(Watch, wid), spec=spec,
-                                connector=JsonlConnector(path), classifier=KeywordClassifier(),
-                                now=clock.now())
+            return poll_channel(
+                s,
+                watch=s.get(Watch, wid),
+                spec=spec,
+                connector=JsonlConnector(path),
+                classifier=KeywordClassifier(),
+                now=clock.now(),
+            )
 
     assert poll().accepted == 5
     assert poll().accepted == 0  # the cursor moved: nothing read twice

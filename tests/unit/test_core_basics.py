@@ -49,19 +49,31 @@ def test_buckets_by_event_time_and_label() -> None:
     assert bucket_start(datetime(2026, 11, 24, 12, 7, 59, tzinfo=UTC)) == datetime(
         2026, 11, 24, 12, 5, tzinfo=UTC
     )
-    tallies = fold([
-        (NOW, labels(Sentiment.NEGATIVE)),
-        (NOW + timedelta(minutes=1), labels(Sentiment.POSITIVE, irony=True)),
-        (NOW + timedelta(minutes=6), labels(Sentiment.NEUTRAL, parody=True)),
-    ])
+    tallies = fold(
+        [
+            (NOW, labels(Sentiment.NEGATIVE)),
+            (NOW + timedelta(minutes=1), labels(Sentiment.POSITIVE, irony=True)),
+            (NOW + timedelta(minutes=6), labels(Sentiment.NEUTRAL, parody=True)),
+        ]
+    )
     first = tallies[NOW]
     assert (first.total, first.negative, first.positive, first.parody) == (2, 1, 1, 1)
     assert tallies[NOW + timedelta(minutes=5)].parody == 1
 
 
 def test_event_envelope_shape() -> None:
-    snap = AlertSnapshot("alr_1", "wch_1", "Metro", AlertKind.NEGATIVE_SURGE, AlertState.OPEN,
-                         Severity.WARNING, NOW, NOW, {"observed": 3}, {"headline": "x"})
+    snap = AlertSnapshot(
+        "alr_1",
+        "wch_1",
+        "Metro",
+        AlertKind.NEGATIVE_SURGE,
+        AlertState.OPEN,
+        Severity.WARNING,
+        NOW,
+        NOW,
+        {"observed": 3},
+        {"headline": "x"},
+    )
     env = envelope("alert.opened", NOW, snap)
     assert env["type"] == "alert.opened" and env["timestamp"] == "2026-11-24T12:00:00Z"
     assert env["data"]["kind"] == "negative_surge" and env["data"]["evidence"] == {"observed": 3}

@@ -61,22 +61,22 @@ def get_alert(alert_id: str, session: UowDep, _: ApiKeyDep) -> AlertRead:
 
 
 @router.post("/{alert_id}/acknowledge", response_model=AlertRead)
-def acknowledge(
-    alert_id: str, body: AlertCommand, runtime: RuntimeDep, _: ApiKeyDep
-) -> AlertRead:
+def acknowledge(alert_id: str, body: AlertCommand, runtime: RuntimeDep, _: ApiKeyDep) -> AlertRead:
     """Someone is on it: the Slack message is updated and `alert.acknowledged` is sent."""
     with unit_of_work(runtime.session_factory) as session:
         snap = alert_service.acknowledge(
-            session, alert_id=alert_id, by=body.by, now=runtime.clock.now(), slack=runtime.slack_target
+            session,
+            alert_id=alert_id,
+            by=body.by,
+            now=runtime.clock.now(),
+            slack=runtime.slack_target,
         )
     runtime.kick_delivery()
     return _read(alert_data(snap))
 
 
 @router.post("/{alert_id}/snooze", response_model=AlertRead)
-def snooze(
-    alert_id: str, body: AlertCommand, runtime: RuntimeDep, _: ApiKeyDep
-) -> AlertRead:
+def snooze(alert_id: str, body: AlertCommand, runtime: RuntimeDep, _: ApiKeyDep) -> AlertRead:
     """Hold updates until `until` (at most 7 days ahead)."""
     with unit_of_work(runtime.session_factory) as session:
         snap = alert_service.snooze(
@@ -92,13 +92,15 @@ def snooze(
 
 
 @router.post("/{alert_id}/resolve", response_model=AlertRead)
-def resolve(
-    alert_id: str, body: AlertCommand, runtime: RuntimeDep, _: ApiKeyDep
-) -> AlertRead:
+def resolve(alert_id: str, body: AlertCommand, runtime: RuntimeDep, _: ApiKeyDep) -> AlertRead:
     """Close the episode; a new surge later opens a new alert."""
     with unit_of_work(runtime.session_factory) as session:
         snap = alert_service.resolve(
-            session, alert_id=alert_id, by=body.by, now=runtime.clock.now(), slack=runtime.slack_target
+            session,
+            alert_id=alert_id,
+            by=body.by,
+            now=runtime.clock.now(),
+            slack=runtime.slack_target,
         )
     runtime.kick_delivery()
     return _read(alert_data(snap))

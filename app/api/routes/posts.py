@@ -73,7 +73,11 @@ def push_posts(watch_id: str, body: PostBatch, runtime: RuntimeDep, _: ApiKeyDep
         if watch is None:
             raise NotFound("watch", watch_id)
         result = ingest_batch(
-            session, watch=watch, raw_posts=raw, classifier=runtime.classifier, now=runtime.clock.now()
+            session,
+            watch=watch,
+            raw_posts=raw,
+            classifier=runtime.classifier,
+            now=runtime.clock.now(),
         )
     runtime.metrics.posts.labels("accepted").inc(result.accepted)
     runtime.metrics.posts.labels("duplicate").inc(result.duplicates)

@@ -51,8 +51,14 @@ async def interactions(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
             elif action_id == "alert_resolve":
                 alert_service.resolve(session, alert_id=alert_id, by=by, now=now, slack=slack)
             elif action_id == "alert_snooze":
-                alert_service.snooze(session, alert_id=alert_id, by=by,
-                                     until=now + SNOOZE_FROM_SLACK, now=now, slack=slack)
+                alert_service.snooze(
+                    session,
+                    alert_id=alert_id,
+                    by=by,
+                    until=now + SNOOZE_FROM_SLACK,
+                    now=now,
+                    slack=slack,
+                )
             else:
                 raise HTTPException(status_code=400, detail=f"unknown action {action_id}")
     except (TransitionRefused, CommandInvalid, alert_service.AlertNotFound) as exc:

@@ -37,7 +37,9 @@ def load(session: UowDep, watch_id: str) -> Watch:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=WatchRead)
-def create_watch(body: WatchCreate, session: UowDep, runtime: RuntimeDep, _: ApiKeyDep) -> WatchRead:
+def create_watch(
+    body: WatchCreate, session: UowDep, runtime: RuntimeDep, _: ApiKeyDep
+) -> WatchRead:
     """Create a watch: terms and the organisation's own handles to listen for."""
     spec = watch_service.WatchSpec(**body.model_dump())
     return to_read(watch_service.create(session, spec, runtime.clock.now()))

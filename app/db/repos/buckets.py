@@ -40,7 +40,9 @@ def increment(session: Session, watch_id: str, tallies: dict[datetime, BucketTal
     session.execute(stmt, rows)
 
 
-def read_range(session: Session, watch_id: str, start: datetime, end: datetime) -> list[BucketCounts]:
+def read_range(
+    session: Session, watch_id: str, start: datetime, end: datetime
+) -> list[BucketCounts]:
     """Stored (non-empty) buckets with start <= bucket_start < end, oldest first."""
     stmt = (
         select(VolumeBucket)

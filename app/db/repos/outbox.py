@@ -60,9 +60,7 @@ def claim_due(session: Session, now: datetime, lease: timedelta, limit: int = 50
     ids = list(session.scalars(stmt))
     if ids:
         session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids))
-            .values(locked_until=now + lease)
+            update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(locked_until=now + lease)
         )
     return ids
 
