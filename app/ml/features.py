@@ -50,9 +50,7 @@ _EMOTICON = re.compile(
 )
 _DIGIT_LETTERS = str.maketrans("0123456789", "ghijklmnop")
 _PADDED = '!?.,;:"()\u2026'
-_EMOJI = re.compile(
-    "([\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2190-\u21ff\u2300-\u23ff])"
-)
+_EMOJI = re.compile("([\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2190-\u21ff\u2300-\u23ff])")
 _INVISIBLE = re.compile("[\ufe0e\ufe0f\u200d\U0001f3fb-\U0001f3ff]+")
 _QUOTE_PAIRS = (("\u2019", "'"), ("\u2018", "'"), ("\u201c", '"'), ("\u201d", '"'))
 
@@ -62,12 +60,53 @@ def _pad(match: re.Match[str]) -> str:
 
 
 NEGATORS = frozenset(
-    "not no never none nobody nothing neither nor nowhere cannot cant can't dont don't "
-    "doesnt doesn't didnt didn't isnt isn't wasnt wasn't arent aren't werent weren't "
-    "wont won't wouldnt wouldn't shouldnt shouldn't couldnt couldn't aint ain't hasnt "
-    "hasn't havent haven't hadnt hadn't without".split()
+    [
+        "not",
+        "no",
+        "never",
+        "none",
+        "nobody",
+        "nothing",
+        "neither",
+        "nor",
+        "nowhere",
+        "cannot",
+        "cant",
+        "can't",
+        "dont",
+        "don't",
+        "doesnt",
+        "doesn't",
+        "didnt",
+        "didn't",
+        "isnt",
+        "isn't",
+        "wasnt",
+        "wasn't",
+        "arent",
+        "aren't",
+        "werent",
+        "weren't",
+        "wont",
+        "won't",
+        "wouldnt",
+        "wouldn't",
+        "shouldnt",
+        "shouldn't",
+        "couldnt",
+        "couldn't",
+        "aint",
+        "ain't",
+        "hasnt",
+        "hasn't",
+        "havent",
+        "haven't",
+        "hadnt",
+        "hadn't",
+        "without",
+    ]
 )
-CLAUSE_ENDS = frozenset(". , ! ? ; : but however".split())
+CLAUSE_ENDS = frozenset([".", ",", "!", "?", ";", ":", "but", "however"])
 
 
 def _split_hashtag(match: re.Match[str]) -> str:
@@ -134,6 +173,10 @@ _P = 0x100000001B3  # FNV-64 prime, odd → invertible mod 2**64
 _PINV = pow(_P, -1, 1 << 64)
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _SALT = {k: np.uint64((0xC2B2AE3D27D4EB4F * k) & _MASK) for k in range(1, 12)}
+# one odd multiplier per n-gram length (a different hash family per length)
+_CHAR_MULT = {
+    k: np.uint64((0x9E3779B97F4A7C15 + 0x2545F4914F6CDD1D * k) & _MASK | 1) for k in range(1, 9)
+}
 _pow_cache: tuple[np.ndarray, np.ndarray] = (np.ones(1, np.uint64), np.ones(1, np.uint64))
 
 
@@ -236,9 +279,21 @@ def load_vader_lexicon() -> dict[str, float]:
 
 
 LEX_NAMES = (
-    "pos_sum", "neg_sum", "pos_n", "neg_n", "negated_pos", "negated_neg", "last_val",
-    "exclaim", "question", "elong", "url", "n_tokens", "hashtag", "user",
-)  # fmt: skip
+    "pos_sum",
+    "neg_sum",
+    "pos_n",
+    "neg_n",
+    "negated_pos",
+    "negated_neg",
+    "last_val",
+    "exclaim",
+    "question",
+    "elong",
+    "url",
+    "n_tokens",
+    "hashtag",
+    "user",
+)
 
 
 def _lookup(keys: np.ndarray, table_keys: np.ndarray, table_vals: np.ndarray) -> np.ndarray:
@@ -305,19 +360,25 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
         wkeep = np.stack([np.ones(nt, dtype=bool), pair_ok], axis=1).ravel()
         wrows = np.repeat(td, 2)[wkeep]
         wcols = wcols[wkeep]
-        # characters 2..5 by start position (windows never cross the newline between posts)
+        # character n-grams by start position; windows never cross the newline
+        # between posts.  Contiguous slices only (no gathers): this is the hot loop.
         n = len(batch.cp)
         ks = tuple(self.char_ns)
-        st = np.arange(n)
         ccols = np.zeros((n, len(ks)), dtype=np.int64)
         ckeep = np.zeros((n, len(ks)), dtype=bool)
-        for j, k in enumerate(ks):
-            m = n - k + 1
-            if m <= 0:
-                continue
-            s_ = st[:m]
-            ckeep[:m, j] = batch.nl_cum[s_ + k] == batch.nl_cum[s_]
-            ccols[:m, j] = _finalise(batch.seg_hash(s_, s_ + k), _SALT[k + 2], self.char_bits)
+        prefix, pinv, nl_cum = batch.prefix, batch.pinv, batch.nl_cum
+        shift = np.uint64(64 - self.char_bits)
+        with np.errstate(over="ignore"):
+            for j, k in enumerate(ks):
+                m = n - k + 1
+                if m <= 0:
+                    continue
+                np.equal(nl_cum[k : k + m], nl_cum[:m], out=ckeep[:m, j])
+                h = prefix[k : k + m] - prefix[:m]
+                h *= pinv[:m]
+                h *= _CHAR_MULT[k]
+                h >>= shift
+                ccols[:m, j] = h
         ckeep = ckeep.ravel()
         crows = np.repeat(batch.doc, len(ks))[ckeep]
         ccols = ccols.ravel()[ckeep] + nw
@@ -356,8 +417,17 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
     def _setup_keys(self) -> None:
         self._neg_keys = np.array(sorted(string_hash(w) for w in NEGATORS), dtype=np.uint64)
         self._end_keys = np.array(sorted(string_hash(w) for w in CLAUSE_ENDS), dtype=np.uint64)
-        sym = {"!": 1, "!!": 1, "?": 2, "??": 2, "!?": 2, "?!": 2, "<elong>": 3, "<url>": 4,
-               "@user": 6}  # fmt: skip
+        sym = {
+            "!": 1,
+            "!!": 1,
+            "?": 2,
+            "??": 2,
+            "!?": 2,
+            "?!": 2,
+            "<elong>": 3,
+            "<url>": 4,
+            "@user": 6,
+        }
         pairs = sorted((string_hash(k), v) for k, v in sym.items())
         self._sym_keys = np.array([p[0] for p in pairs], dtype=np.uint64)
         self._sym_vals = np.array([p[1] for p in pairs], dtype=np.float64)
@@ -376,7 +446,9 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
     def n_features_(self) -> int:
         return (1 << self.word_bits) + (1 << self.char_bits) + len(LEX_NAMES)
 
-    def _blocks(self, texts: Sequence[str]) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
+    def _blocks(
+        self, texts: Sequence[str]
+    ) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
         if not hasattr(self, "_neg_keys"):
             self._setup_keys()
         batch = _Batch(normalise_batch(texts))

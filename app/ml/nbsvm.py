@@ -1,0 +1,71 @@
+"""NB-SVM (Wang & Manning 2012): a linear SVM on features scaled by the naive
+Bayes log-count ratio r.  Since (x * r) . w = x . (r * w), the fitted model is
+an ordinary linear model (`coef_ = r * w`), so serving costs nothing extra.
+
+Multiclass is one-vs-rest with one r per class.  The last `n_dense` columns
+(dense lexicon features) are left unscaled.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.svm import LinearSVC
+
+
+def log_count_ratio(X: sp.csr_matrix, positive: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    B = X.tocsr(copy=True)
+    B.sum_duplicates()
+    B.data = np.ones_like(B.data)
+    p = alpha + np.asarray(B[positive].sum(axis=0)).ravel()
+    q = alpha + np.asarray(B[~positive].sum(axis=0)).ravel()
+    return np.log((p / p.sum()) / (q / q.sum()))
+
+
+class NBSVM(ClassifierMixin, BaseEstimator):
+    def __init__(
+        self,
+        C: float = 0.1,
+        alpha: float = 1.0,
+        n_dense: int = 0,
+        class_weight: str | None = "balanced",
+        random_state: int | None = None,
+    ) -> None:
+        self.C = C
+        self.alpha = alpha
+        self.n_dense = n_dense
+        self.class_weight = class_weight
+        self.random_state = random_state
+
+    def fit(self, X: sp.csr_matrix, y: np.ndarray) -> NBSVM:
+        X = sp.csr_matrix(X)
+        y = np.asarray(y)
+        self.classes_ = np.unique(y)
+        targets = [self.classes_[1]] if len(self.classes_) == 2 else list(self.classes_)
+        coefs, inters = [], []
+        for cls in targets:
+            pos = y == cls
+            r = log_count_ratio(X, pos, self.alpha)
+            if self.n_dense:
+                r[-self.n_dense :] = 1.0
+            svc = LinearSVC(
+                C=self.C, class_weight=self.class_weight, random_state=self.random_state
+            )
+            svc.fit(X @ sp.diags(r.astype(np.float32)), pos.astype(np.int64))
+            coefs.append(svc.coef_[0] * r)
+            inters.append(svc.intercept_[0])
+        self.coef_ = np.vstack(coefs)
+        self.intercept_ = np.asarray(inters)
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def decision_function(self, X: sp.csr_matrix) -> np.ndarray:
+        d = np.asarray(X @ self.coef_.T) + self.intercept_
+        return d.ravel() if len(self.classes_) == 2 else d
+
+    def predict(self, X: sp.csr_matrix) -> np.ndarray:
+        d = self.decision_function(X)
+        if d.ndim == 1:
+            return self.classes_[(d > 0).astype(int)]
+        return self.classes_[d.argmax(axis=1)]
