@@ -31,26 +31,55 @@ CASES = Path(__file__).resolve().parent / "parody_cases"
 
 # Mocking edits a parodist makes to a celebratory post (case-insensitive, whole words).
 SWAPS = {
-    "proud": "ashamed", "record profits": "record layoffs", "amazing": "underpaid",
-    "thank you": "sorry", "clean energy": "coal", "greener": "darker", "excited": "forced",
-    "heart": "wallet", "wonderful": "miserable", "welcome": "fire", "cut": "doubled",
-    "best": "worst", "incredible": "exhausted", "faster and easier": "slower and pricier",
-    "number one priority": "last priority", "zero incidents": "zero accountability",
-    "donated": "dodged taxes on", "fair prices": "unfair prices", "transparency": "secrecy",
-    "all-time high": "all-time low", "celebrating": "surviving", "powering": "overcharging",
-    "listen to": "ignore", "thrilled": "pretending", "ready": "not ready",
-    "keep you warm": "keep you waiting", "believe in": "pretend to care about",
-    "reliability": "outages", "volunteers": "unpaid interns", "planted": "cut down",
-    "simpler and clearer": "longer and pricier", "what a day": "what a scam",
-    "happy": "sad", "big news": "bad news", "brand new": "brand new fees in",
-}  # fmt: skip
+    "proud": "ashamed",
+    "record profits": "record layoffs",
+    "amazing": "underpaid",
+    "thank you": "sorry",
+    "clean energy": "coal",
+    "greener": "darker",
+    "excited": "forced",
+    "heart": "wallet",
+    "wonderful": "miserable",
+    "welcome": "fire",
+    "cut": "doubled",
+    "best": "worst",
+    "incredible": "exhausted",
+    "faster and easier": "slower and pricier",
+    "number one priority": "last priority",
+    "zero incidents": "zero accountability",
+    "donated": "dodged taxes on",
+    "fair prices": "unfair prices",
+    "transparency": "secrecy",
+    "all-time high": "all-time low",
+    "celebrating": "surviving",
+    "powering": "overcharging",
+    "listen to": "ignore",
+    "thrilled": "pretending",
+    "ready": "not ready",
+    "keep you warm": "keep you waiting",
+    "believe in": "pretend to care about",
+    "reliability": "outages",
+    "volunteers": "unpaid interns",
+    "planted": "cut down",
+    "simpler and clearer": "longer and pricier",
+    "what a day": "what a scam",
+    "happy": "sad",
+    "big news": "bad news",
+    "brand new": "brand new fees in",
+}
 
 
 # A journalist's neutral third-person rewrite: edits without mockery (must not flag).
 REPORT_SWAPS = {
-    "we're": "Acme is", "we are": "Acme is", "we have": "Acme has", "we": "Acme",
-    "our": "its", "us": "it", "thank you": "it thanked", "today": "on Monday",
-}  # fmt: skip
+    "we're": "Acme is",
+    "we are": "Acme is",
+    "we have": "Acme has",
+    "we": "Acme",
+    "our": "its",
+    "us": "it",
+    "thank you": "it thanked",
+    "today": "on Monday",
+}
 
 
 def swap(text: str, table: dict[str, str] = SWAPS) -> str:
@@ -88,7 +117,9 @@ def build_cases(data_dir: Path) -> list[tuple[str, str]]:
             raise SystemExit(f"no mocking swap applies to {post.id}; extend SWAPS")
         for kind, tpl in load_templates():
             reported = swap(post.text, REPORT_SWAPS)
-            cases.append((kind, tpl.format(post=post.text, post_swapped=swapped, post_reported=reported)))
+            cases.append(
+                (kind, tpl.format(post=post.text, post_swapped=swapped, post_reported=reported))
+            )
     for task in ("sentiment", "irony"):
         cases.extend(("unrelated", t) for t in read_split(data_dir, task, "val").texts)
     return cases

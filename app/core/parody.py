@@ -46,22 +46,149 @@ _WORD = re.compile(r"[#]?[a-z0-9']+|[\U0001F300-\U0001FAFF\u2600-\u27BF]")
 _RT = re.compile(r"^\s*(?:rt|via)\b[:\s]*", re.IGNORECASE)
 
 STOPWORDS = frozenset(
-    "a an the and or but of to in on at for with by from is are was were be been am "
-    "it its this that these those we our us you your i my me he she they them their "
-    "as so if do does did have has had will would can could just all rt we're we've "
-    "we'll i'm it's you're they're today tonight yesterday tomorrow now".split()
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "for",
+        "with",
+        "by",
+        "from",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "am",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "we",
+        "our",
+        "us",
+        "you",
+        "your",
+        "i",
+        "my",
+        "me",
+        "he",
+        "she",
+        "they",
+        "them",
+        "their",
+        "as",
+        "so",
+        "if",
+        "do",
+        "does",
+        "did",
+        "have",
+        "has",
+        "had",
+        "will",
+        "would",
+        "can",
+        "could",
+        "just",
+        "all",
+        "rt",
+        "we're",
+        "we've",
+        "we'll",
+        "i'm",
+        "it's",
+        "you're",
+        "they're",
+        "today",
+        "tonight",
+        "yesterday",
+        "tomorrow",
+        "now",
+    ]
 )
 
 # Words whose arrival in an edited copy of a celebratory post signals mockery.
 MOCK_MARKERS = frozenset(
-    """lol lmao lmfao rofl haha hahaha yeah sure right totally clearly obviously
-    not notsorry sorrynotsorry fail epicfail lies lie liar liars lying fake joke clown
-    clowns pathetic shame shameful disgrace disgraceful embarrassing cringe yikes oops
-    layoffs fired scam scammers greed greedy rip ripoff corrupt bankrupt disaster
-    worst awful terrible useless broken incompetent hypocrites hypocrisy
-    🙄 😂 🤣 🤡 💩 🤦 😒 🖕""".split()
+    [
+        "lol",
+        "lmao",
+        "lmfao",
+        "rofl",
+        "haha",
+        "hahaha",
+        "yeah",
+        "sure",
+        "right",
+        "totally",
+        "clearly",
+        "obviously",
+        "not",
+        "notsorry",
+        "sorrynotsorry",
+        "fail",
+        "epicfail",
+        "lies",
+        "lie",
+        "liar",
+        "liars",
+        "lying",
+        "fake",
+        "joke",
+        "clown",
+        "clowns",
+        "pathetic",
+        "shame",
+        "shameful",
+        "disgrace",
+        "disgraceful",
+        "embarrassing",
+        "cringe",
+        "yikes",
+        "oops",
+        "layoffs",
+        "fired",
+        "scam",
+        "scammers",
+        "greed",
+        "greedy",
+        "rip",
+        "ripoff",
+        "corrupt",
+        "bankrupt",
+        "disaster",
+        "worst",
+        "awful",
+        "terrible",
+        "useless",
+        "broken",
+        "incompetent",
+        "hypocrites",
+        "hypocrisy",
+        "🙄",
+        "😂",
+        "🤣",
+        "🤡",
+        "💩",
+        "🤦",
+        "😒",
+        "🖕",
+    ]
 )
-_SARCASM = re.compile(r"(?:^|\s)/s\b|#not\b|yeah,? right|oh (?:wow|great|sure)|so proud\.{2,}", re.I)
+_SARCASM = re.compile(
+    r"(?:^|\s)/s\b|#not\b|yeah,? right|oh (?:wow|great|sure)|so proud\.{2,}", re.I
+)
 
 
 @dataclass(frozen=True)
@@ -132,9 +259,7 @@ def align(own: Sequence[str], post: Sequence[str]) -> Alignment:
         if tag in ("replace", "delete"):
             # only content words count: "we" → "Acme", "thank" → "thanked" is rewording
             edited += sum(
-                1
-                for t in own[i1:i2]
-                if _is_content(t) and not any(n[:4] == t[:4] for n in new)
+                1 for t in own[i1:i2] if _is_content(t) and not any(n[:4] == t[:4] for n in new)
             )
             changed.extend(new)
         elif inside:

@@ -174,7 +174,11 @@ class PostClassifier:
         proba = self.predict_proba(texts)
         dec = self.decide(proba)
         names = [Sentiment(s) for s in self.labels["sentiment"]]
-        ps, pi, po = proba["sentiment"].tolist(), proba["irony"].tolist(), proba["offensive"].tolist()
+        ps, pi, po = (
+            proba["sentiment"].tolist(),
+            proba["irony"].tolist(),
+            proba["offensive"].tolist(),
+        )
         si, ii, oi = dec["sentiment"].tolist(), dec["irony"].tolist(), dec["offensive"].tolist()
         return [
             PostLabels(

@@ -15,20 +15,34 @@ BATCH = 500
 def register(sub: Any) -> None:
     """Add the ML subcommands to the CLI's subparsers; each sets `func`."""
     p = sub.add_parser("train", help="train the post classifier and write models/posts/<version>")
-    p.add_argument("--data", type=Path, default=Path("../shared/tweets"),
-                   help="labelled tweets directory (default ../shared/tweets)")  # fmt: skip
-    p.add_argument("--out", type=Path, default=None,
-                   help="output version directory (default models/posts/<YYYYMMDD>-<data digest>)")  # fmt: skip
+    p.add_argument(
+        "--data",
+        type=Path,
+        default=Path("../shared/tweets"),
+        help="labelled tweets directory (default ../shared/tweets)",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output version directory (default models/posts/<YYYYMMDD>-<data digest>)",
+    )
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("classify", help="label posts: one text per line in, one JSON per line out")
     p.add_argument("--input", default="-", help="input file, or - for stdin (default)")
     p.add_argument("--output", default="-", help="output file, or - for stdout (default)")
-    p.add_argument("--model", type=Path, default=None,
-                   help="model version dir or models root (default: the service's models/)")  # fmt: skip
+    p.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        help="model version dir or models root (default: the service's models/)",
+    )
     p.set_defaults(func=cmd_classify)
 
-    p = sub.add_parser("check-model", help="verify the artifact (hash, library version) and load it")
+    p = sub.add_parser(
+        "check-model", help="verify the artifact (hash, library version) and load it"
+    )
     p.add_argument("--model", type=Path, default=None)
     p.set_defaults(func=cmd_check_model)
 
@@ -118,9 +132,7 @@ def _emit(clf: Any, batch: list[str], dst: TextIO) -> None:
 
 
 def cmd_check_model(args: argparse.Namespace) -> int:
-    from app.ml.artifacts import ModelArtifactError, resolve_model_dir, verify
-
-    from app.ml.artifacts import default_models_root
+    from app.ml.artifacts import ModelArtifactError, default_models_root, resolve_model_dir, verify
 
     root = args.model or default_models_root()
     try:
@@ -131,7 +143,15 @@ def cmd_check_model(args: argparse.Namespace) -> int:
     except ModelArtifactError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(json.dumps({"ok": True, "path": str(resolved), "version": manifest["version"],
-                      "sha256": manifest["sha256"],
-                      "sklearn_version": manifest["sklearn_version"]}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "ok": True,
+                "path": str(resolved),
+                "version": manifest["version"],
+                "sha256": manifest["sha256"],
+                "sklearn_version": manifest["sklearn_version"],
+            }
+        )
+    )
     return 0

@@ -12,8 +12,13 @@ from app.core.model import OwnPost, PostLabels, Sentiment
 from app.core.parody import ParodyIndex, ParodyVerdict, align, tokens
 
 OWN = [
-    OwnPost("p1", "We're proud to announce record profits this quarter! Thank you to our amazing team 🎉"),
-    OwnPost("p2", "Today we opened our 100th clean energy plant. A huge milestone for a greener future!"),
+    OwnPost(
+        "p1",
+        "We're proud to announce record profits this quarter! Thank you to our amazing team 🎉",
+    ),
+    OwnPost(
+        "p2", "Today we opened our 100th clean energy plant. A huge milestone for a greener future!"
+    ),
     OwnPost("p3", "Safety is our number one priority. Zero incidents across all sites this year!"),
 ]
 
@@ -94,7 +99,10 @@ def test_alignment_counts_content_edits_not_pronoun_swaps() -> None:
 
 
 def test_scoring_is_cheap_for_a_batch() -> None:
-    own = [OwnPost(f"o{i}", f"Post number {i} about our brand new product line {i} launch") for i in range(50)]
+    own = [
+        OwnPost(f"o{i}", f"Post number {i} about our brand new product line {i} launch")
+        for i in range(50)
+    ]
     idx = ParodyIndex.build(own)
     posts = [f"random chatter {i} about weather and sports teams" for i in range(900)]
     posts += [own[i % 50].text.replace("brand new", "overpriced") for i in range(100)]
