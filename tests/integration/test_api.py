@@ -89,6 +89,10 @@ def test_push_posts_idempotent_and_labelled(client, clock):
     assert r.json() == {"accepted": 0, "duplicates": 5}
     listed = client.get(f"/api/v1/watches/{wid}/posts?label=negative", headers=AUTH).json()
     assert len(listed["items"]) == 5
+    since = (clock.now() - timedelta(minutes=2, seconds=30)).replace(tzinfo=None).isoformat()
+    recent = client.get(f"/api/v1/watches/{wid}/posts", params={"since": since}, headers=AUTH)
+    assert recent.status_code == 200 and len(recent.json()["items"]) == 3
+    assert client.get(f"/api/v1/watches/{wid}/posts?label=bogus", headers=AUTH).status_code == 422
     assert listed["items"][0]["labels"]["sentiment"] == "negative"
 
 

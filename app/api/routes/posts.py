@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -86,6 +86,13 @@ def push_posts(watch_id: str, body: PostBatch, runtime: RuntimeDep, _: ApiKeyDep
     return IngestOut(accepted=result.accepted, duplicates=result.duplicates)
 
 
+def _utc(value: datetime | None) -> datetime | None:
+    """Query times without a zone are taken as UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
 @router.get("", response_model=Page[PostRead])
 def list_posts(
     watch_id: str,
@@ -105,8 +112,8 @@ def list_posts(
             session,
             watch_id,
             label=label,
-            since=since,
-            until=until,
+            since=_utc(since),
+            until=_utc(until),
             after_id=decode_cursor(cursor),
             limit=limit + 1,
         )
