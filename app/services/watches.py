@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -84,14 +85,23 @@ def create(session: Session, spec: WatchSpec, now: datetime) -> Watch:
     return watch
 
 
-def update(session: Session, watch: Watch, changes: dict[str, object], now: datetime) -> Watch:
+def update(session: Session, watch: Watch, changes: dict[str, Any], now: datetime) -> Watch:
+    """Apply the fields given; null leaves a field as it is, except `slack_channel`,
+    where null clears it (alerts then go to the default channel)."""
+
+    def pick(key: str, current: Any) -> Any:
+        value = changes.get(key)
+        return current if value is None else value
+
     merged = WatchSpec(
-        name=str(changes.get("name", watch.name)),
-        terms=list(changes.get("terms", watch.terms)),  # type: ignore[call-overload]
-        own_handles=list(changes.get("own_handles", watch.own_handles)),  # type: ignore[call-overload]
-        sensitivity=str(changes.get("sensitivity", watch.sensitivity)),
-        slack_channel=changes.get("slack_channel", watch.slack_channel),  # type: ignore[arg-type]
-        channels=list(changes.get("channels", watch.channels)),  # type: ignore[call-overload]
+        name=str(pick("name", watch.name)),
+        terms=list(pick("terms", watch.terms)),
+        own_handles=list(pick("own_handles", watch.own_handles)),
+        sensitivity=str(pick("sensitivity", watch.sensitivity)),
+        slack_channel=changes.get("slack_channel")
+        if "slack_channel" in changes
+        else watch.slack_channel,
+        channels=list(pick("channels", watch.channels)),
     )
     spec = _check(merged)
     if spec.sensitivity != watch.sensitivity:
