@@ -86,3 +86,23 @@ def resolve(
     alert.resolved_by = by
     alert.resolved_at = now
     return _finish(session, alert_id, "alert.resolved", "resolved", by, now, slack)
+
+
+def run_command(
+    session: Session,
+    *,
+    command: str,
+    alert_id: str,
+    by: str,
+    now: datetime,
+    slack: SlackTarget,
+    until: datetime | None = None,
+) -> AlertSnapshot:
+    """acknowledge | snooze | resolve by name (REST routes and Slack buttons)."""
+    if command == "acknowledge":
+        return acknowledge(session, alert_id=alert_id, by=by, now=now, slack=slack)
+    if command == "snooze":
+        return snooze(session, alert_id=alert_id, by=by, until=until, now=now, slack=slack)
+    if command == "resolve":
+        return resolve(session, alert_id=alert_id, by=by, now=now, slack=slack)
+    raise ValueError(f"unknown alert command {command!r}")

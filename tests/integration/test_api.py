@@ -22,10 +22,9 @@ class _NoWebhooks:
         raise AssertionError("no webhooks in API tests")
 
 
-@pytest.fixture
-def client(session_factory, clock, db_engine):
+def _client(session_factory, clock, db_engine, **settings):
     runtime = Runtime(
-        settings=make_settings(bootstrap_api_key=KEY),
+        settings=make_settings(bootstrap_api_key=KEY, **settings),
         engine=db_engine,
         session_factory=session_factory,
         clock=clock,
@@ -33,7 +32,12 @@ def client(session_factory, clock, db_engine):
         slack=None,
         webhooks=_NoWebhooks(),
     )
-    with TestClient(create_app(runtime, manage_runtime=False)) as c:
+    return TestClient(create_app(runtime, manage_runtime=False))
+
+
+@pytest.fixture
+def client(session_factory, clock, db_engine):
+    with _client(session_factory, clock, db_engine) as c:
         yield c
 
 
@@ -145,16 +149,7 @@ SIGNING = "slack-signing-secret-for-tests"
 
 @pytest.fixture
 def slack_client(session_factory, clock, db_engine):
-    runtime = Runtime(
-        settings=make_settings(bootstrap_api_key=KEY, slack_signing_secret=SIGNING),
-        engine=db_engine,
-        session_factory=session_factory,
-        clock=clock,
-        classifier=KeywordClassifier(),
-        slack=None,
-        webhooks=_NoWebhooks(),
-    )
-    with TestClient(create_app(runtime, manage_runtime=False)) as c:
+    with _client(session_factory, clock, db_engine, slack_signing_secret=SIGNING) as c:
         yield c
 
 

@@ -14,6 +14,7 @@ from app.api.schemas import AlertCommand, AlertRead, Page
 from app.core.events import alert_data
 from app.db.repos import alerts as alerts_repo
 from app.db.session import unit_of_work
+from app.runtime import Runtime
 from app.services import alerts as alert_service
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
@@ -60,27 +61,11 @@ def get_alert(alert_id: str, session: UowDep, _: ApiKeyDep) -> AlertRead:
     return _read(alert_data(alerts_repo.snapshot_of(session, alert)))
 
 
-@router.post("/{alert_id}/acknowledge", response_model=AlertRead)
-def acknowledge(alert_id: str, body: AlertCommand, runtime: RuntimeDep, _: ApiKeyDep) -> AlertRead:
-    """Someone is on it: the Slack message is updated and `alert.acknowledged` is sent."""
+def _command(runtime: Runtime, command: str, alert_id: str, body: AlertCommand) -> AlertRead:
     with unit_of_work(runtime.session_factory) as session:
-        snap = alert_service.acknowledge(
+        snap = alert_service.run_command(
             session,
-            alert_id=alert_id,
-            by=body.by,
-            now=runtime.clock.now(),
-            slack=runtime.slack_target,
-        )
-    runtime.kick_delivery()
-    return _read(alert_data(snap))
-
-
-@router.post("/{alert_id}/snooze", response_model=AlertRead)
-def snooze(alert_id: str, body: AlertCommand, runtime: RuntimeDep, _: ApiKeyDep) -> AlertRead:
-    """Hold updates until `until` (at most 7 days ahead)."""
-    with unit_of_work(runtime.session_factory) as session:
-        snap = alert_service.snooze(
-            session,
+            command=command,
             alert_id=alert_id,
             by=body.by,
             until=body.until,
@@ -91,16 +76,19 @@ def snooze(alert_id: str, body: AlertCommand, runtime: RuntimeDep, _: ApiKeyDep)
     return _read(alert_data(snap))
 
 
+@router.post("/{alert_id}/acknowledge", response_model=AlertRead)
+def acknowledge(alert_id: str, body: AlertCommand, runtime: RuntimeDep, _: ApiKeyDep) -> AlertRead:
+    """Someone is on it: the Slack message is updated and `alert.acknowledged` is sent."""
+    return _command(runtime, "acknowledge", alert_id, body)
+
+
+@router.post("/{alert_id}/snooze", response_model=AlertRead)
+def snooze(alert_id: str, body: AlertCommand, runtime: RuntimeDep, _: ApiKeyDep) -> AlertRead:
+    """Hold updates until `until` (at most 7 days ahead)."""
+    return _command(runtime, "snooze", alert_id, body)
+
+
 @router.post("/{alert_id}/resolve", response_model=AlertRead)
 def resolve(alert_id: str, body: AlertCommand, runtime: RuntimeDep, _: ApiKeyDep) -> AlertRead:
     """Close the episode; a new surge later opens a new alert."""
-    with unit_of_work(runtime.session_factory) as session:
-        snap = alert_service.resolve(
-            session,
-            alert_id=alert_id,
-            by=body.by,
-            now=runtime.clock.now(),
-            slack=runtime.slack_target,
-        )
-    runtime.kick_delivery()
-    return _read(alert_data(snap))
+    return _command(runtime, "resolve", alert_id, body)

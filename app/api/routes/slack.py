@@ -19,6 +19,7 @@ from app.services import alerts as alert_service
 router = APIRouter(tags=["slack"])
 log = logging.getLogger(__name__)
 SNOOZE_FROM_SLACK = timedelta(hours=1)
+ACTIONS = {"alert_acknowledge": "acknowledge", "alert_snooze": "snooze", "alert_resolve": "resolve"}
 
 
 def _who(payload: dict[str, Any]) -> str:
@@ -44,23 +45,19 @@ async def interactions(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
     except (KeyError, IndexError, ValueError) as exc:
         raise HTTPException(status_code=400, detail="not a block_actions payload") from exc
     by, now, slack = _who(payload), runtime.clock.now(), runtime.slack_target
+    if action_id not in ACTIONS:
+        raise HTTPException(status_code=400, detail=f"unknown action {action_id}")
     try:
         with unit_of_work(runtime.session_factory) as session:
-            if action_id == "alert_acknowledge":
-                alert_service.acknowledge(session, alert_id=alert_id, by=by, now=now, slack=slack)
-            elif action_id == "alert_resolve":
-                alert_service.resolve(session, alert_id=alert_id, by=by, now=now, slack=slack)
-            elif action_id == "alert_snooze":
-                alert_service.snooze(
-                    session,
-                    alert_id=alert_id,
-                    by=by,
-                    until=now + SNOOZE_FROM_SLACK,
-                    now=now,
-                    slack=slack,
-                )
-            else:
-                raise HTTPException(status_code=400, detail=f"unknown action {action_id}")
+            alert_service.run_command(
+                session,
+                command=ACTIONS[action_id],
+                alert_id=alert_id,
+                by=by,
+                now=now,
+                slack=slack,
+                until=now + SNOOZE_FROM_SLACK,
+            )
     except (TransitionRefused, CommandInvalid, alert_service.AlertNotFound) as exc:
         log.info("Slack action %s on %s refused: %s", action_id, alert_id, exc)
         return {"response_type": "ephemeral", "text": f"Not done: {exc}"}
