@@ -217,3 +217,40 @@ def test_silence_alerts_only_when_nothing_arrives(session_factory, clock):
         silent.append(_detect(session_factory, clock, wid).actions.get("channel_silent"))
     assert [a for a in silent if a][0] == "open:opened", silent
     assert silent[:2] == [None, None]  # not in the first 10 minutes
+
+
+OWN = "Celebrating 50,000 followers! Thank you to our amazing community for your support"
+MOCKS = [
+    "Celebrating 50,000 complaints! Thank you to our amazing community for your patience lol",
+    "Celebrating 50,000 parking tickets! Thank you to our amazing community for the cash 🙄",
+    "Celebrating 50,000 unanswered calls! Thank you to our community for your silence lol",
+]
+
+
+def _own_post_then(session_factory, clock, texts, prefix):
+    wid = _watch(session_factory, clock)
+    _ingest(session_factory, clock, wid, history(clock.now(), days=8), KeywordClassifier())
+    own = raw_post("own1", OWN, clock.now() - timedelta(hours=3), handle="@MetroPolice")
+    _ingest(session_factory, clock, wid, [own], KeywordClassifier())
+    _detect(session_factory, clock, wid)
+    clock.advance(timedelta(minutes=1))
+    _ingest(session_factory, clock, wid, burst(clock.now(), 40, texts, prefix), KeywordClassifier())
+    return wid, _detect(session_factory, clock, wid)
+
+
+def test_parody_of_the_own_post_raises_parody_surge(session_factory, clock):
+    wid, outcome = _own_post_then(session_factory, clock, MOCKS, "mock")
+    assert outcome.actions.get("parody_surge") == "open:opened", outcome
+    with unit_of_work(session_factory) as s:
+        flagged = list(s.scalars(select(Post).where(Post.watch_id == wid, Post.parody.is_(True))))
+        alert = s.scalar(select(Alert).where(Alert.kind == "parody_surge"))
+    assert len(flagged) >= 30 and all(p.parody_of for p in flagged)
+    assert alert.evidence["samples"] and alert.guidance["holding_line"]
+
+
+def test_sincere_reshares_of_the_own_post_are_not_parody(session_factory, clock):
+    reshares = [f"RT @MetroPolice: {OWN}", f"Well deserved, congrats! {OWN}", OWN]
+    wid, outcome = _own_post_then(session_factory, clock, reshares, "rt")
+    assert "parody_surge" not in outcome.actions
+    with unit_of_work(session_factory) as s:
+        assert s.scalar(select(func.count()).select_from(Post).where(Post.parody.is_(True))) == 0
