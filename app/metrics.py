@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 
 class Metrics:
@@ -24,6 +24,12 @@ class Metrics:
             "groundswell_deliveries_total",
             "Outbox deliveries, by outcome",
             ["outcome"],
+            registry=self.registry,
+        )
+        self.outbox = Gauge(
+            "groundswell_outbox_messages",
+            "Outbox messages by state (dead = gave up)",
+            ["state"],
             registry=self.registry,
         )
         self.detect_seconds = Histogram(

@@ -136,3 +136,10 @@ class SubscriptionCreated(SubscriptionRead):
 
 class Problem(BaseModel):
     detail: str
+
+
+class AlertEventRead(BaseModel):
+    type: str
+    reason: str
+    at: datetime
+    by: str | None

@@ -6,6 +6,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+from app.db.repos import outbox as outbox_repo
 from app.db.repos import watches as watches_repo
 from app.db.session import unit_of_work
 from app.services.delivery import drain_outbox
@@ -54,6 +55,10 @@ def deliver(runtime: Runtime) -> int:
         slack=runtime.slack,
         webhooks=runtime.webhooks,
     )
+    with unit_of_work(runtime.session_factory) as session:
+        counts = outbox_repo.counts(session)
+    for state in ("pending", "sent", "dead"):
+        runtime.metrics.outbox.labels(state).set(counts.get(state, 0))
     for outcome in ("sent", "retried", "dead"):
         if n := getattr(result, outcome):
             runtime.metrics.deliveries.labels(outcome).inc(n)

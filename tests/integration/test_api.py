@@ -70,11 +70,13 @@ def test_watch_crud_and_paging(client):
     r = client.patch(f"/api/v1/watches/{ids[0]}", json={"sensitivity": "high"}, headers=AUTH)
     assert r.status_code == 200 and r.json()["sensitivity"] == "high"
     assert r.json()["own_handles"] == ["metropolice"]
-    r = client.patch(f"/api/v1/watches/{ids[0]}", json={"terms": None, "channels": None},
-                     headers=AUTH)
+    r = client.patch(
+        f"/api/v1/watches/{ids[0]}", json={"terms": None, "channels": None}, headers=AUTH
+    )
     assert r.status_code == 200 and r.json()["terms"] == ["metro police"]
-    r = client.patch(f"/api/v1/watches/{ids[0]}", json={"terms": [], "own_handles": []},
-                     headers=AUTH)
+    r = client.patch(
+        f"/api/v1/watches/{ids[0]}", json={"terms": [], "own_handles": []}, headers=AUTH
+    )
     assert r.status_code == 422
     assert client.delete(f"/api/v1/watches/{ids[0]}", headers=AUTH).status_code == 204
     assert client.get(f"/api/v1/watches/{ids[0]}", headers=AUTH).status_code == 404
@@ -210,12 +212,21 @@ def test_slack_button_acknowledges_after_signature_check(slack_client, session_f
     assert ok.status_code == 200
     alert = slack_client.get(f"/api/v1/alerts/{alert_id}", headers=AUTH).json()
     assert alert["state"] == "acknowledged" and alert["acknowledged_by"] == "sam (Slack)"
+    events = slack_client.get(f"/api/v1/alerts/{alert_id}/events", headers=AUTH).json()
+    assert [(e["type"], e["by"]) for e in events] == [("alert.acknowledged", "sam (Slack)")]
+    again = slack_client.post("/slack/interactions", content=body, headers=_signed(body, now))
+    assert again.status_code == 200 and "already acknowledged" in again.json()["text"]
 
 
 def test_openapi_describes_the_api(client):
     spec = client.get("/openapi.json").json()
     paths = spec["paths"]
-    for path in ("/api/v1/watches", "/api/v1/watches/{watch_id}/posts", "/api/v1/alerts",
-                 "/api/v1/alerts/{alert_id}/acknowledge", "/api/v1/subscriptions"):
+    for path in (
+        "/api/v1/watches",
+        "/api/v1/watches/{watch_id}/posts",
+        "/api/v1/alerts",
+        "/api/v1/alerts/{alert_id}/acknowledge",
+        "/api/v1/subscriptions",
+    ):
         assert path in paths, path
     assert client.get("/docs").status_code == 200

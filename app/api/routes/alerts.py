@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from app.api.deps import ApiKeyDep, RuntimeDep, UowDep
 from app.api.errors import NotFound
 from app.api.pagination import CursorParam, LimitParam, decode_cursor, encode_cursor
-from app.api.schemas import AlertCommand, AlertRead, Page
+from app.api.schemas import AlertCommand, AlertEventRead, AlertRead, Page
 from app.core.events import alert_data
 from app.db.repos import alerts as alerts_repo
 from app.db.session import unit_of_work
@@ -59,6 +59,17 @@ def get_alert(alert_id: str, session: UowDep, _: ApiKeyDep) -> AlertRead:
     if alert is None:
         raise NotFound("alert", alert_id)
     return _read(alert_data(alerts_repo.snapshot_of(session, alert)))
+
+
+@router.get("/{alert_id}/events", response_model=list[AlertEventRead])
+def alert_events(alert_id: str, session: UowDep, _: ApiKeyDep) -> list[AlertEventRead]:
+    """The alert's history: opened, updates, acknowledgements, resolution; who and why."""
+    if alerts_repo.get(session, alert_id) is None:
+        raise NotFound("alert", alert_id)
+    return [
+        AlertEventRead(type=e.type, reason=e.reason, at=e.at, by=e.by)
+        for e in alerts_repo.history(session, alert_id)
+    ]
 
 
 def _command(runtime: Runtime, command: str, alert_id: str, body: AlertCommand) -> AlertRead:
