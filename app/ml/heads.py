@@ -20,15 +20,26 @@ TASK_ORDER = ("sentiment", "irony", "offensive")
 
 
 class FusedHeads:
-    def __init__(self, W: np.ndarray, b: np.ndarray, a: np.ndarray, c: np.ndarray) -> None:
+    def __init__(
+        self,
+        W: np.ndarray,
+        b: np.ndarray,
+        a: np.ndarray,
+        c: np.ndarray,
+        stack: np.ndarray | None = None,
+    ) -> None:
         self.W = np.ascontiguousarray(W, dtype=np.float32)  # (n_features, 5)
         self.b = b.astype(np.float64)
+        # (3, 5): raw sentiment scores (columns 0..2 of X @ W + b) feeding each column
+        self.stack = np.zeros((3, 5)) if stack is None else stack.astype(np.float64)
         self.a = a.astype(np.float64)  # sigmoid calibration: p = 1 / (1 + exp(a * d + c))
         self.c = c.astype(np.float64)
 
     @classmethod
     def from_heads(cls, heads: dict[str, Any]) -> FusedHeads:
         cols, bs, as_, cs = [], [], [], []
+        stack = np.zeros((3, 5))
+        sent_est = heads["sentiment"].calibrated_classifiers_[0].estimator
         for task in TASK_ORDER:
             head = heads[task]
             if len(head.calibrated_classifiers_) != 1 or head.method != "sigmoid":
@@ -42,12 +53,16 @@ class FusedHeads:
                 raise ValueError(f"{task}: unexpected head shape {coef.shape}")
             if list(est.classes_) != list(range(expected if expected > 1 else 2)):
                 raise ValueError(f"{task}: classes must be 0..k-1, got {est.classes_}")
+            if hasattr(est, "stack_coef_"):
+                if est.base.model is not sent_est:
+                    raise ValueError(f"{task}: stacked on scores other than the sentiment head")
+                stack[:, len(cols)] = est.stack_weight * est.stack_coef_[0]
             for k in range(expected):
                 cols.append(coef[k])
                 bs.append(inter[k])
                 as_.append(cal.calibrators[k].a_)
                 cs.append(cal.calibrators[k].b_)
-        return cls(np.stack(cols, axis=1), np.array(bs), np.array(as_), np.array(cs))
+        return cls(np.stack(cols, axis=1), np.array(bs), np.array(as_), np.array(cs), stack)
 
     def decision(self, blocks: tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]) -> np.ndarray:
         word, char, lex = blocks
@@ -55,7 +70,9 @@ class FusedHeads:
         d = word @ self.W[:nw]
         d += char @ self.W[nw : nw + nc]
         d += lex @ self.W[nw + nc :]
-        return d.astype(np.float64) + self.b
+        d = d.astype(np.float64) + self.b
+        d += d[:, :3] @ self.stack  # sentiment scores are stacked only into other columns
+        return d
 
     def predict_proba(self, blocks: tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]) -> dict:
         d = self.decision(blocks)

@@ -69,3 +69,71 @@ class NBSVM(ClassifierMixin, BaseEstimator):
         if d.ndim == 1:
             return self.classes_[(d > 0).astype(int)]
         return self.classes_[d.argmax(axis=1)]
+
+
+class LinearScores:
+    """Raw linear scores `X @ coef_.T + intercept_` of an already fitted model.
+
+    Holds the model itself (not a copy of its weights) and is never copied:
+    `sklearn.clone` deep-copies non-estimator parameters, and this returns
+    itself, so the artifact pickles the sentiment weights once.
+    """
+
+    def __init__(self, model: object) -> None:
+        self.model = model
+
+    @property
+    def coef(self) -> np.ndarray:
+        return self.model.coef_
+
+    @property
+    def intercept(self) -> np.ndarray:
+        return self.model.intercept_
+
+    def __deepcopy__(self, memo: dict) -> LinearScores:
+        return self
+
+    def __call__(self, X: sp.csr_matrix) -> np.ndarray:
+        return np.asarray(X @ self.coef.T) + self.intercept
+
+
+class StackedNBSVM(NBSVM):
+    """NBSVM whose input also holds `stack_weight * base(X)`: the sentiment head's
+    raw scores help the irony and offensive heads (multi-task stacking).
+
+    `coef_` covers the columns of X; `stack_coef_` the appended base scores.
+    """
+
+    def __init__(
+        self,
+        base: LinearScores | None = None,
+        stack_weight: float = 0.3,
+        C: float = 0.1,
+        alpha: float = 1.0,
+        n_dense: int = 0,
+        class_weight: str | None = "balanced",
+        random_state: int | None = None,
+    ) -> None:
+        super().__init__(C, alpha, n_dense, class_weight, random_state)
+        self.base = base
+        self.stack_weight = stack_weight
+
+    def _augment(self, X: sp.csr_matrix) -> sp.csr_matrix:
+        extra = self.base(X) * self.stack_weight
+        return sp.hstack([X, sp.csr_matrix(extra)], format="csr")
+
+    def fit(self, X: sp.csr_matrix, y: np.ndarray) -> StackedNBSVM:
+        k = self.base.coef.shape[0]
+        inner = NBSVM(self.C, self.alpha, self.n_dense + k, self.class_weight, self.random_state)
+        inner.fit(self._augment(sp.csr_matrix(X)), y)
+        self.classes_ = inner.classes_
+        self.coef_ = inner.coef_[:, :-k]
+        self.stack_coef_ = inner.coef_[:, -k:]
+        self.intercept_ = inner.intercept_
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def decision_function(self, X: sp.csr_matrix) -> np.ndarray:
+        d = np.asarray(X @ self.coef_.T) + self.intercept_
+        d += (self.base(X) * self.stack_weight) @ self.stack_coef_.T
+        return d.ravel() if len(self.classes_) == 2 else d

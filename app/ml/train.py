@@ -15,6 +15,9 @@ rules are tuned on those validations only and stored in the artifact:
 
 The shipped heads are then refit on all labelled data of the task (sentiment:
 train + val; irony / offensive: train, since their val picks the threshold).
+The irony and offensive heads also read the sentiment head's three raw scores
+(`StackedNBSVM`, weight `stack_weight`): multi-task stacking, still one
+sparse product at serve time (app.ml.heads).
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from app.ml.datasets import (
     subset,
 )
 from app.ml.features import LEX_NAMES, TweetFeaturizer
-from app.ml.nbsvm import NBSVM
+from app.ml.nbsvm import NBSVM, LinearScores, StackedNBSVM
 
 SEED = 20261124
 
@@ -53,7 +56,21 @@ class TrainConfig:
         default_factory=lambda: {"sentiment": 0.1, "irony": 0.2, "offensive": 0.2}
     )
     calibration_folds: int = 5
+    stack_weight: float = 0.3  # sentiment scores fed to the irony / offensive heads
     seed: int = SEED
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        """Inverse of `as_dict` (e.g. the `config` recorded in a manifest)."""
+        return cls(
+            word_bits=d["word_bits"],
+            char_bits=d["char_bits"],
+            char_ns=tuple(d["char_ns"]),
+            C=dict(d["C"]),
+            calibration_folds=d["calibration_folds"],
+            stack_weight=d.get("stack_weight", 0.0),
+            seed=d["seed"],
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +79,7 @@ class TrainConfig:
             "char_ns": list(self.char_ns),
             "C": dict(self.C),
             "calibration_folds": self.calibration_folds,
+            "stack_weight": self.stack_weight,
             "seed": self.seed,
             "head": "NBSVM(LinearSVC, class_weight=balanced) + CalibratedClassifierCV(sigmoid)",
         }
@@ -118,10 +136,15 @@ def sentiment_out_of_time(
     }
 
 
-def make_head(task: str, cfg: TrainConfig) -> CalibratedClassifierCV:
-    svc = NBSVM(
-        C=cfg.C[task], n_dense=len(LEX_NAMES), class_weight="balanced", random_state=cfg.seed
-    )
+def make_head(
+    task: str, cfg: TrainConfig, base: LinearScores | None = None
+) -> CalibratedClassifierCV:
+    """NB-SVM head; with `base` (the sentiment head's raw scores) stacked on them."""
+    common = {"C": cfg.C[task], "class_weight": "balanced", "random_state": cfg.seed}
+    if base is None or cfg.stack_weight == 0:
+        svc = NBSVM(n_dense=len(LEX_NAMES), **common)
+    else:
+        svc = StackedNBSVM(base, cfg.stack_weight, n_dense=len(LEX_NAMES), **common)
     folds = StratifiedKFold(cfg.calibration_folds, shuffle=True, random_state=cfg.seed)
     return CalibratedClassifierCV(svc, method="sigmoid", cv=folds, ensemble=False)
 
@@ -191,8 +214,14 @@ def train(data_dir: Path, cfg: TrainConfig | None = None) -> dict[str, Any]:
     progress("fitted featurizer on all training texts")
     heads: dict[str, CalibratedClassifierCV] = {}
     thresholds: dict[str, float] = {}
+    X_sent = feat.transform(_texts(sent, sent_val))
+    y_sent = np.concatenate([sent.y, sent_val.y])
+    heads["sentiment"] = make_head("sentiment", cfg).fit(X_sent, y_sent)
+    progress("sentiment head fitted on train + val")
+    sent_est = heads["sentiment"].calibrated_classifiers_[0].estimator
+    base = LinearScores(sent_est)
     for task, tr, va in (("irony", iro, iro_val), ("offensive", off, off_val)):
-        heads[task] = make_head(task, cfg).fit(feat.transform(tr.texts), tr.y)
+        heads[task] = make_head(task, cfg, base).fit(feat.transform(tr.texts), tr.y)
         p = heads[task].predict_proba(feat.transform(va.texts))[:, 1]
         thr, score = tune_threshold(task, va.y, p)
         thresholds[task] = thr
@@ -204,10 +233,6 @@ def train(data_dir: Path, cfg: TrainConfig | None = None) -> dict[str, Any]:
             "threshold": thr,
         }
         progress(f"{task}: val metric {score:.4f} at threshold {thr}")
-    X_sent = feat.transform(_texts(sent, sent_val))
-    y_sent = np.concatenate([sent.y, sent_val.y])
-    heads["sentiment"] = make_head("sentiment", cfg).fit(X_sent, y_sent)
-    progress("sentiment head refit on train + val")
     model = {
         "featurizer": feat,
         "heads": heads,

@@ -161,3 +161,10 @@ def test_shipped_model_loads_and_is_verified() -> None:
     out = clf.classify(["I love this so much, best day ever!", "This is awful, I hate it"])
     assert out[0].sentiment is Sentiment.POSITIVE
     assert out[1].sentiment is Sentiment.NEGATIVE
+
+
+def test_manifest_config_round_trips_to_the_training_config(trained: tuple[Path, dict]) -> None:
+    from app.ml.train import TrainConfig
+
+    manifest = json.loads((trained[0] / "manifest.json").read_text())
+    assert TrainConfig.from_dict(manifest["config"]) == TINY
