@@ -33,8 +33,9 @@ def daily_rate(hour: int, base: float) -> float:
     return base * (1.0 + 0.6 * math.cos((hour - 15) / 24.0 * 2 * math.pi))
 
 
-def feed_counts(cb: CountBaseline, days: int, base: float, seed: int = 1,
-                overdispersion: float = 0.0) -> None:
+def feed_counts(
+    cb: CountBaseline, days: int, base: float, seed: int = 1, overdispersion: float = 0.0
+) -> None:
     rng = random.Random(seed)
     for j in range(days * 288):
         hour = (j // 12) % 24
@@ -106,12 +107,12 @@ def test_count_state_round_trips_through_json() -> None:
 
 def test_window_sums_match_the_last_k_buckets() -> None:
     cb = CountBaseline()
-    xs = list(range(1, 100))
+    xs = list(range(1, 2 * max(SCALES)))  # more than the longest window
     for x in xs:
         cb.update(float(x), 1.0, 0, 0)
     for i, k in enumerate(SCALES):
         o, e = cb.window(i, 1000.0, 7.0)
-        assert o == pytest.approx(1000.0 + sum(xs[-(k - 1):]) if k > 1 else 1000.0)
+        assert o == pytest.approx(1000.0 + sum(xs[-(k - 1) :]) if k > 1 else 1000.0)
         assert e == pytest.approx(7.0 + (k - 1))
 
 

@@ -43,8 +43,9 @@ def binom(rng: random.Random, n: int, p: float) -> int:
     return sum(1 for _ in range(n) if rng.random() < p)
 
 
-def history(days: float, base: float = 30.0, neg: float = 0.15, seed: int = 1,
-            start: datetime = T0) -> list[BucketCounts]:
+def history(
+    days: float, base: float = 30.0, neg: float = 0.15, seed: int = 1, start: datetime = T0
+) -> list[BucketCounts]:
     """Seasonal Poisson volume with binomial labels (15 % negative, 2 % parody)."""
     rng = random.Random(seed)
     out = []
@@ -55,8 +56,9 @@ def history(days: float, base: float = 30.0, neg: float = 0.15, seed: int = 1,
         n = binom(rng, tot, neg)
         par = binom(rng, tot - n, 0.02)
         pos = binom(rng, tot - n - par, 0.3)
-        out.append(BucketCounts(start=start + j * BUCKET, total=tot, negative=n,
-                                positive=pos, parody=par))
+        out.append(
+            BucketCounts(start=start + j * BUCKET, total=tot, negative=n, positive=pos, parody=par)
+        )
     return out
 
 
@@ -68,8 +70,9 @@ def kinds(spikes: list[Spike]) -> set[AlertKind]:
     return {s.kind for s in spikes}
 
 
-def trained(days: float = 8, sensitivity: str = "medium", **kw: float) -> tuple[
-        WatchDetector, list[BucketCounts]]:
+def trained(
+    days: float = 8, sensitivity: str = "medium", **kw: float
+) -> tuple[WatchDetector, list[BucketCounts]]:
     det = WatchDetector.new(sensitivity)
     hist = history(days, **kw)
     run(det, hist)
@@ -79,8 +82,10 @@ def trained(days: float = 8, sensitivity: str = "medium", **kw: float) -> tuple[
 def next_buckets(det: WatchDetector, rows: list[tuple[int, int, int, int]]) -> list[BucketCounts]:
     start = det.next_bucket
     assert start is not None
-    return [BucketCounts(start=start + i * BUCKET, total=t, negative=n, positive=p, parody=r)
-            for i, (t, n, p, r) in enumerate(rows)]
+    return [
+        BucketCounts(start=start + i * BUCKET, total=t, negative=n, positive=p, parody=r)
+        for i, (t, n, p, r) in enumerate(rows)
+    ]
 
 
 # ---------------------------------------------------------------- presets
@@ -107,22 +112,43 @@ def test_no_alerts_on_plain_seasonal_noise(sensitivity: str) -> None:
 # ---------------------------------------------------------------- surges
 SURGES = [
     # name, rows for 6 buckets (total, negative, positive, parody), must, must_not
-    ("volume x6, same mix", [(180, 27, 54, 4)] * 6,
-     {AlertKind.VOLUME_SURGE}, {AlertKind.NEGATIVE_SURGE, AlertKind.PARODY_SURGE}),
-    ("positive surge", [(180, 5, 150, 1)] * 6,
-     {AlertKind.VOLUME_SURGE}, {AlertKind.NEGATIVE_SURGE, AlertKind.PARODY_SURGE}),
-    ("negative share 45 % at flat volume", [(30, 14, 5, 0)] * 6,
-     {AlertKind.NEGATIVE_SURGE}, {AlertKind.VOLUME_SURGE, AlertKind.PARODY_SURGE}),
-    ("parody share 30 % at flat volume", [(30, 4, 8, 9)] * 6,
-     {AlertKind.PARODY_SURGE}, {AlertKind.VOLUME_SURGE, AlertKind.NEGATIVE_SURGE}),
-    ("negative pile-on: volume x5, mostly negative", [(150, 110, 10, 1)] * 6,
-     {AlertKind.VOLUME_SURGE, AlertKind.NEGATIVE_SURGE}, {AlertKind.PARODY_SURGE}),
+    (
+        "volume x6, same mix",
+        [(180, 27, 54, 4)] * 6,
+        {AlertKind.VOLUME_SURGE},
+        {AlertKind.NEGATIVE_SURGE, AlertKind.PARODY_SURGE},
+    ),
+    (
+        "positive surge",
+        [(180, 5, 150, 1)] * 6,
+        {AlertKind.VOLUME_SURGE},
+        {AlertKind.NEGATIVE_SURGE, AlertKind.PARODY_SURGE},
+    ),
+    (
+        "negative share 45 % at flat volume",
+        [(30, 14, 5, 0)] * 6,
+        {AlertKind.NEGATIVE_SURGE},
+        {AlertKind.VOLUME_SURGE, AlertKind.PARODY_SURGE},
+    ),
+    (
+        "parody share 30 % at flat volume",
+        [(30, 4, 8, 9)] * 6,
+        {AlertKind.PARODY_SURGE},
+        {AlertKind.VOLUME_SURGE, AlertKind.NEGATIVE_SURGE},
+    ),
+    (
+        "negative pile-on: volume x5, mostly negative",
+        [(150, 110, 10, 1)] * 6,
+        {AlertKind.VOLUME_SURGE, AlertKind.NEGATIVE_SURGE},
+        {AlertKind.PARODY_SURGE},
+    ),
 ]
 
 
 @pytest.mark.parametrize(("name", "rows", "must", "must_not"), SURGES, ids=[s[0] for s in SURGES])
-def test_surges(name: str, rows: list[tuple[int, int, int, int]],
-                must: set[AlertKind], must_not: set[AlertKind]) -> None:
+def test_surges(
+    name: str, rows: list[tuple[int, int, int, int]], must: set[AlertKind], must_not: set[AlertKind]
+) -> None:
     det, _ = trained()
     seen: set[AlertKind] = set()
     for b in next_buckets(det, rows):
@@ -145,6 +171,53 @@ def test_evidence_explains_every_spike() -> None:
         if s.kind in (AlertKind.NEGATIVE_SURGE, AlertKind.PARODY_SURGE):
             assert ev["observed_share"] > ev["expected_share"]
         json.dumps(ev)
+
+
+# ---------------------------------------------------------------- slow (sustained) rise
+def bursty(days: float, seed: int = 11, base: float = 20.0) -> list[BucketCounts]:
+    """Seasonal volume whose level wanders by +-50 % from one half-day to the
+    next (news cycles), so the 12-hour noise is large, as on real tweets."""
+    rng = random.Random(seed)
+    out = []
+    mult = 1.0
+    for j in range(int(days * 288)):
+        if j % 144 == 0:
+            mult = math.exp(rng.gauss(0.0, 0.4))
+        hour = (j // 12) % 24
+        mu = base * mult * (1.0 + 0.5 * math.cos((hour - 15) / 24.0 * 2 * math.pi))
+        out.append(BucketCounts(start=T0 + j * BUCKET, total=poisson(rng, mu)))
+    return out
+
+
+def ramp_then_hold(det: WatchDetector, top: float, seed: int = 4) -> list[list[Spike]]:
+    """Volume climbing linearly to `top` x its expectation over 10 hours, then
+    held there for 6 hours: no single bucket or hour stands out."""
+    rng = random.Random(seed)
+    got = []
+    for j in range(16 * 12):
+        start = det.next_bucket
+        assert start is not None
+        sec = int(start.timestamp())
+        e = det.total.expected((sec // 3600) % 24, (sec // 86400 + 3) % 7)
+        f = 1.0 + (top - 1.0) * min(1.0, j / 120.0)
+        got.append(det.feed(BucketCounts(start=start, total=poisson(rng, e * f))))
+    return got
+
+
+def test_slow_threefold_rise_is_flagged_as_sustained() -> None:
+    det = WatchDetector.new("medium")
+    run(det, bursty(14))
+    got = ramp_then_hold(det, 3.0)
+    vol = [s for spikes in got for s in spikes if s.kind == AlertKind.VOLUME_SURGE]
+    assert vol, "a 3x rise held for hours must raise volume_surge"
+    assert any(s.evidence["window_minutes"] == 720 and s.evidence["sustained_rise"] for s in vol)
+
+
+def test_slow_mild_rise_is_not_flagged() -> None:
+    det = WatchDetector.new("medium")
+    run(det, bursty(14))
+    got = ramp_then_hold(det, 1.5)
+    assert not any(AlertKind.VOLUME_SURGE in kinds(s) for s in got)
 
 
 # ---------------------------------------------------------------- short history
@@ -205,8 +278,9 @@ def test_peek_is_quiet_on_a_normal_partial_bucket(elapsed: float) -> None:
     start = det.next_bucket
     assert start is not None
     typical = hist[-288]
-    part = BucketCounts(start=start, total=int(typical.total * elapsed),
-                        negative=int(typical.negative * elapsed))
+    part = BucketCounts(
+        start=start, total=int(typical.total * elapsed), negative=int(typical.negative * elapsed)
+    )
     assert det.peek(part, elapsed) == []
 
 
@@ -267,14 +341,20 @@ def nab_series(rel: str) -> tuple[list[datetime], list[float], list[tuple[dateti
         rows = list(csv.DictReader(fh))
     wins = json.loads((NAB / "windows_dev.json").read_text())[rel]
     stamps = [datetime.fromisoformat(r["timestamp"]) for r in rows]
-    return stamps, [float(r["value"]) for r in rows], [
-        (datetime.fromisoformat(a), datetime.fromisoformat(b)) for a, b in wins]
+    return (
+        stamps,
+        [float(r["value"]) for r in rows],
+        [(datetime.fromisoformat(a), datetime.fromisoformat(b)) for a, b in wins],
+    )
 
 
-@pytest.mark.parametrize("rel", [
-    "artificialWithAnomaly/art_daily_jumpsup.csv",
-    "artificialWithAnomaly/art_daily_flatmiddle.csv",
-])
+@pytest.mark.parametrize(
+    "rel",
+    [
+        "artificialWithAnomaly/art_daily_jumpsup.csv",
+        "artificialWithAnomaly/art_daily_flatmiddle.csv",
+    ],
+)
 def test_nab_artificial_anomaly_is_flagged_inside_its_window(rel: str) -> None:
     stamps, values, windows = nab_series(rel)
     det = WatchDetector.new("medium")
