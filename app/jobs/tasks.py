@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from app.runtime import Runtime
 
 log = logging.getLogger(__name__)
+# Watches per transaction in a detection pass (each in its own savepoint).
+DETECT_CHUNK = 25
 
 
 def detect_watches(runtime: Runtime, *, only_dirty: bool) -> int:
@@ -26,19 +28,25 @@ def detect_watches(runtime: Runtime, *, only_dirty: bool) -> int:
     with unit_of_work(runtime.session_factory) as session:
         ids = watches_repo.dirty_ids(session) if only_dirty else watches_repo.all_ids(session)
     queued = 0
-    for watch_id in ids:
-        try:
-            with runtime.watch_lock, unit_of_work(runtime.session_factory) as session:
-                outcome = detect_watch(
-                    session, watch_id=watch_id, now=runtime.clock.now(), slack=runtime.slack_target
-                )
-            queued += outcome.queued
-            for action in outcome.actions.values():
-                runtime.metrics.alerts.labels(action.split(":")[0]).inc()
-            if outcome.actions:
-                log.info("detect %s: %s", watch_id, outcome.actions)
-        except Exception:
-            log.exception("detection failed for watch %s", watch_id)
+    for i in range(0, len(ids), DETECT_CHUNK):
+        with runtime.watch_lock, unit_of_work(runtime.session_factory) as session:
+            for watch_id in ids[i : i + DETECT_CHUNK]:
+                try:
+                    with session.begin_nested():
+                        outcome = detect_watch(
+                            session,
+                            watch_id=watch_id,
+                            now=runtime.clock.now(),
+                            slack=runtime.slack_target,
+                        )
+                except Exception:
+                    log.exception("detection failed for watch %s", watch_id)
+                    continue
+                queued += outcome.queued
+                for action in outcome.actions.values():
+                    runtime.metrics.alerts.labels(action.split(":")[0]).inc()
+                if outcome.actions:
+                    log.info("detect %s: %s", watch_id, outcome.actions)
     if queued:
         runtime.kick_delivery()
     elapsed = time.perf_counter() - started

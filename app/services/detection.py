@@ -52,12 +52,14 @@ def detect_watch(
     watch = watches_repo.get(session, watch_id, for_update=True)
     if watch is None:
         return outcome
-    detector, spikes = _advance(session, watch, now)
-    spikes.extend(_peek_open(session, watch.id, detector, now))
-    watch.detector_state = detector.to_state()
-    watch.detector_next_bucket = detector.next_bucket
-    watch.detector_stale = False
-    watch.detect_dirty = False  # callers serialise ingest and detection per watch
+    detector, spikes, stored, fed = _advance(session, watch, now)
+    spikes.extend(_peek_open(stored, detector, now))
+    if fed or watch.detector_stale or watch.detector_state is None:
+        watch.detector_state = detector.to_state()
+        watch.detector_next_bucket = detector.next_bucket
+        watch.detector_stale = False
+    if watch.detect_dirty:
+        watch.detect_dirty = False  # callers serialise ingest and detection per watch
 
     by_kind: dict[AlertKind, Spike] = {}
     for spike in spikes:
@@ -93,15 +95,24 @@ def _elapsed(now: datetime, start: datetime) -> float:
     return max(1e-3, min(1.0, (now - start) / BUCKET))
 
 
-def _advance(session: Session, watch: Watch, now: datetime) -> tuple[WatchDetector, list[Spike]]:
+Stored = dict[datetime, BucketCounts]
+
+
+def _advance(
+    session: Session, watch: Watch, now: datetime
+) -> tuple[WatchDetector, list[Spike], Stored, int]:
     """Commit every closed bucket to the detector; replay history when stale.
 
-    Returns the spikes of the last committed bucket when it is recent (older
-    buckets, and replayed history, never alert by themselves)."""
+    Returns the detector, the spikes of the last committed bucket when it is recent
+    (older buckets, and replayed history, never alert by themselves), the stored
+    buckets from the first one fed up to the open one, and how many were fed."""
     feed_end = bucket_start(now - LATE_GRACE)  # start of the first bucket still open
     detector: WatchDetector | None = None
     if watch.detector_state is not None and not watch.detector_stale:
-        detector = WatchDetector.from_state(watch.detector_state)
+        try:
+            detector = WatchDetector.from_state(watch.detector_state)
+        except (ValueError, KeyError, TypeError):
+            log.info("detector state of watch %s is outdated: rebuilding", watch.id)
     if detector is None or detector.next_bucket is None:
         detector = WatchDetector.new(watch.sensitivity)
         first = buckets_repo.earliest_since(session, watch.id, now - HISTORY)
@@ -111,29 +122,25 @@ def _advance(session: Session, watch: Watch, now: datetime) -> tuple[WatchDetect
         if start != detector.next_bucket:
             start = bucket_start(start)
             detector = WatchDetector.new(watch.sensitivity)
+    open_end = bucket_start(now) + BUCKET
+    rows = buckets_repo.read_range(session, watch.id, min(start, feed_end), open_end)
+    stored = {b.start: b for b in rows}
     spikes: list[Spike] = []
-    if start >= feed_end:
-        return detector, spikes
-    stored = {b.start: b for b in buckets_repo.read_range(session, watch.id, start, feed_end)}
-    at = start
+    at, fed = start, 0
     while at < feed_end:
         spikes = detector.feed(stored.get(at) or BucketCounts(at))
         at += BUCKET
+        fed += 1
     if feed_end - BUCKET < now - RECENT:
         spikes = []
-    return detector, spikes
+    return detector, spikes, stored, fed
 
 
-def _peek_open(
-    session: Session, watch_id: str, detector: WatchDetector, now: datetime
-) -> list[Spike]:
+def _peek_open(stored: Stored, detector: WatchDetector, now: datetime) -> list[Spike]:
     """Judge the buckets not yet committed (the open one, and the last closed one while
     its grace minute runs) without changing the detector, so a surge alerts in seconds."""
     current = bucket_start(now)
     start = detector.next_bucket or current
-    stored = {
-        b.start: b for b in buckets_repo.read_range(session, watch_id, start, current + BUCKET)
-    }
     spikes: list[Spike] = []
     probe = detector
     while start <= current:
