@@ -10,7 +10,7 @@ from app.db.repos import outbox as outbox_repo
 from app.db.repos import watches as watches_repo
 from app.db.session import unit_of_work
 from app.services.delivery import drain_outbox
-from app.services.detection import detect_watch
+from app.services.detection import detect_watch, preload
 from app.services.polling import poll_channel
 from app.services.retention import prune
 
@@ -30,14 +30,18 @@ def detect_watches(runtime: Runtime, *, only_dirty: bool) -> int:
     queued = 0
     for i in range(0, len(ids), DETECT_CHUNK):
         with runtime.watch_lock, unit_of_work(runtime.session_factory) as session:
-            for watch_id in ids[i : i + DETECT_CHUNK]:
+            chunk = ids[i : i + DETECT_CHUNK]
+            now = runtime.clock.now()
+            loaded = preload(session, chunk, now)
+            for watch_id in chunk:
                 try:
                     with session.begin_nested():
                         outcome = detect_watch(
                             session,
                             watch_id=watch_id,
-                            now=runtime.clock.now(),
+                            now=now,
                             slack=runtime.slack_target,
+                            preloaded=loaded,
                         )
                 except Exception:
                     log.exception("detection failed for watch %s", watch_id)

@@ -44,15 +44,43 @@ class DetectOutcome:
     queued: int = 0
 
 
+@dataclass(slots=True)
+class Preloaded:
+    """What a pass over many watches reads in a few queries instead of per watch."""
+
+    since: datetime
+    watches: dict[str, Watch]
+    recent: dict[str, list[BucketCounts]]
+    open_alerts: dict[str, dict[AlertKind, Alert]]
+
+
+def preload(session: Session, watch_ids: list[str], now: datetime) -> Preloaded:
+    since = bucket_start(now - LATE_GRACE) - 2 * BUCKET
+    return Preloaded(
+        since=since,
+        watches=watches_repo.get_many(session, watch_ids),
+        recent=buckets_repo.read_recent(session, watch_ids, since),
+        open_alerts=alerts_repo.open_alerts_many(session, watch_ids),
+    )
+
+
 def detect_watch(
-    session: Session, *, watch_id: str, now: datetime, slack: SlackTarget
+    session: Session,
+    *,
+    watch_id: str,
+    now: datetime,
+    slack: SlackTarget,
+    preloaded: Preloaded | None = None,
 ) -> DetectOutcome:
     """One detection pass for one watch, in the caller's transaction."""
     outcome = DetectOutcome(watch_id)
-    watch = watches_repo.get(session, watch_id, for_update=True)
+    if preloaded is not None:
+        watch = preloaded.watches.get(watch_id)
+    else:
+        watch = watches_repo.get(session, watch_id, for_update=True)
     if watch is None:
         return outcome
-    detector, spikes, stored, fed = _advance(session, watch, now)
+    detector, spikes, stored, fed = _advance(session, watch, now, preloaded)
     spikes.extend(_peek_open(stored, detector, now))
     if fed or watch.detector_stale or watch.detector_state is None:
         watch.detector_state = detector.to_state()
@@ -68,7 +96,10 @@ def detect_watch(
         best = by_kind.get(spike.kind)
         if best is None or spike.score > best.score:
             by_kind[spike.kind] = spike
-    open_alerts = alerts_repo.open_alerts(session, watch.id)
+    if preloaded is not None:
+        open_alerts = preloaded.open_alerts.get(watch.id, {})
+    else:
+        open_alerts = alerts_repo.open_alerts(session, watch.id)
     grouped = {s.kind: s for s in group_spikes(list(by_kind.values()), set(open_alerts))}
     outcome.spikes = sorted(str(k) for k in grouped)
     policy = Policy(quiet_for=detector.preset.quiet_buckets * BUCKET)
@@ -99,7 +130,7 @@ Stored = dict[datetime, BucketCounts]
 
 
 def _advance(
-    session: Session, watch: Watch, now: datetime
+    session: Session, watch: Watch, now: datetime, preloaded: Preloaded | None
 ) -> tuple[WatchDetector, list[Spike], Stored, int]:
     """Commit every closed bucket to the detector; replay history when stale.
 
@@ -123,7 +154,11 @@ def _advance(
             start = bucket_start(start)
             detector = WatchDetector.new(watch.sensitivity)
     open_end = bucket_start(now) + BUCKET
-    rows = buckets_repo.read_range(session, watch.id, min(start, feed_end), open_end)
+    first = min(start, feed_end)
+    if preloaded is not None and first >= preloaded.since:
+        rows = preloaded.recent.get(watch.id, [])
+    else:
+        rows = buckets_repo.read_range(session, watch.id, first, open_end)
     stored = {b.start: b for b in rows}
     spikes: list[Spike] = []
     at, fed = start, 0

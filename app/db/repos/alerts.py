@@ -16,6 +16,16 @@ def open_alerts(session: Session, watch_id: str) -> dict[AlertKind, Alert]:
     return {AlertKind(a.kind): a for a in session.scalars(stmt)}
 
 
+def open_alerts_many(session: Session, watch_ids: list[str]) -> dict[str, dict[AlertKind, Alert]]:
+    stmt = select(Alert).where(
+        Alert.watch_id.in_(watch_ids), Alert.state != AlertState.RESOLVED.value
+    )
+    out: dict[str, dict[AlertKind, Alert]] = {w: {} for w in watch_ids}
+    for a in session.scalars(stmt):
+        out[a.watch_id][AlertKind(a.kind)] = a
+    return out
+
+
 def get(session: Session, alert_id: str, *, for_update: bool = False) -> Alert | None:
     stmt = select(Alert).where(Alert.id == alert_id)
     if for_update:

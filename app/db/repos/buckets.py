@@ -64,3 +64,20 @@ def earliest_since(session: Session, watch_id: str, since: datetime) -> datetime
         VolumeBucket.watch_id == watch_id, VolumeBucket.bucket_start >= since
     )
     return session.scalar(stmt)
+
+
+def read_recent(
+    session: Session, watch_ids: list[str], start: datetime
+) -> dict[str, list[BucketCounts]]:
+    """Buckets from `start` on for many watches at once (a detection chunk)."""
+    stmt = (
+        select(VolumeBucket)
+        .where(VolumeBucket.watch_id.in_(watch_ids), VolumeBucket.bucket_start >= start)
+        .order_by(VolumeBucket.bucket_start)
+    )
+    out: dict[str, list[BucketCounts]] = {w: [] for w in watch_ids}
+    for b in session.scalars(stmt):
+        out[b.watch_id].append(
+            BucketCounts(b.bucket_start, b.total, b.negative, b.positive, b.parody)
+        )
+    return out

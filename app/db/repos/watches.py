@@ -39,3 +39,9 @@ def mark_dirty(session: Session, watch_id: str, *, stale: bool, now: datetime) -
 
 def with_channels(session: Session) -> list[Watch]:
     return [w for w in session.scalars(select(Watch).order_by(Watch.id)) if w.channels]
+
+
+def get_many(session: Session, watch_ids: list[str]) -> dict[str, Watch]:
+    """Several watches, locked (PostgreSQL) so ingest and detection take turns."""
+    stmt = select(Watch).where(Watch.id.in_(watch_ids)).with_for_update()
+    return {w.id: w for w in session.scalars(stmt)}
