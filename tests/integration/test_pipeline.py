@@ -106,7 +106,7 @@ def test_negative_surge_alerts_once_and_ack_updates_the_same_message(session_fac
             allow_private=True,
         )
         hooks.set_secret(sub.secret)
-    _ingest(session_factory, clock, wid, history(clock.now(), days=14), KeywordClassifier())
+    _ingest(session_factory, clock, wid, history(clock.now(), days=8), KeywordClassifier())
     outcome = _detect(session_factory, clock, wid)
     assert outcome.queued == 0, outcome
     assert _drain(session_factory, clock, slack).sent == 0
@@ -144,7 +144,7 @@ def test_negative_surge_alerts_once_and_ack_updates_the_same_message(session_fac
 
 def test_positive_surge_raises_no_crisis_alert(session_factory, clock):
     wid = _watch(session_factory, clock)
-    _ingest(session_factory, clock, wid, history(clock.now(), days=14), KeywordClassifier())
+    _ingest(session_factory, clock, wid, history(clock.now(), days=8), KeywordClassifier())
     _detect(session_factory, clock, wid)
     clock.advance(timedelta(minutes=1))
     _ingest(
@@ -166,7 +166,7 @@ def test_failed_webhook_retries_with_the_same_id(session_factory, clock, fakes):
             s, url=hooks.url, events=["alert.opened"], now=clock.now(), allow_private=True
         )
         hooks.set_secret(sub.secret)
-    _ingest(session_factory, clock, wid, history(clock.now(), days=14), KeywordClassifier())
+    _ingest(session_factory, clock, wid, history(clock.now(), days=8), KeywordClassifier())
     _detect(session_factory, clock, wid)
     clock.advance(timedelta(minutes=1))
     _ingest(
