@@ -82,6 +82,11 @@ PRIOR_POSTS = 20.0
 # ~1.4x more than binomial), floor 0.0005, and move by 1 % per informative
 # bucket (quantile matching, see ShareBaseline).
 RHO_MIN = 0.0005
+# Windows whose binomial variance n p (1-p) is under RHO_MIN_VAR do not move
+# rho: with a handful of expected posts the residual is so discrete that the
+# median rule is biased (with n p (1-p) ~ 2 it pushes rho to ~0.04, 8x the
+# truth in bench/mix.py); at >= 8 the discreteness is negligible.
+RHO_MIN_VAR = 8.0
 RHO_PRIOR = 0.01
 RHO_STEP = 0.01
 RHO_UP = math.exp(RHO_STEP)
@@ -274,8 +279,8 @@ class ShareBaseline:
     the squared standardised residual exceeds the chi-square(1) median 0.455
     and down otherwise, so it settles where half the residuals exceed it.  A
     mean-square estimate would let the very episodes we look for inflate rho.
-    Windows with fewer than 2 expected-variance posts carry no information on
-    rho and are skipped.
+    Windows with an expected binomial variance under RHO_MIN_VAR are skipped
+    (too discrete to say anything about rho).
     """
 
     __slots__ = ("lab", "tot", "rhos", "ring_lab", "ring_tot", "sum_lab", "sum_tot", "pos")
@@ -304,14 +309,26 @@ class ShareBaseline:
     @staticmethod
     def score(o: float, n: float, p: float, rho: float) -> float:
         """Deviation of o label posts among n from the share p, in standard
-        deviations, on the square-root scale: Var(2 sqrt X) ~ (1-p)(1 + rho(n-1))
-        for a beta-binomial X.  Like a binomial z for large counts, but not
-        fooled by the skewed upper tail of small counts (3 parody posts where
-        0.4 were expected is not a 4-sigma event)."""
+        deviations: the signed root of the binomial likelihood-ratio
+        (deviance) statistic, divided by the beta-binomial inflation
+        sqrt(1 + rho (n-1)).  Its tail matches the exact binomial tail closely
+        at every count (12 negative posts among 30 at a 15.5 % share: exact
+        one-sided p = 0.0011, i.e. z 3.07; this gives 3.23 before the rho
+        inflation, a Gaussian z 3.71, the former square-root score 2.78; 3
+        parody posts among 20 at 2 %: exact z 2.45, this 2.69, square root
+        1.93), so a small watch's real shift is neither missed nor
+        exaggerated the way a Gaussian z would."""
         if n <= 0.0:
             return 0.0
-        d = 2.0 * (math.sqrt(o + 0.375) - math.sqrt(n * p + 0.375))
-        return d / math.sqrt((1.0 - p) * (1.0 + rho * (n - 1.0 if n > 1.0 else 0.0)))
+        e = n * p
+        if o == e or p <= 0.0 or p >= 1.0:
+            return 0.0
+        m = n - o
+        g = o * math.log(o / e) if o > 0.0 else 0.0
+        g += m * math.log(m / (n - e)) if m > 0.0 else 0.0
+        r = math.sqrt(2.0 * g) if g > 0.0 else 0.0
+        r = r if o > e else -r
+        return r / math.sqrt(1.0 + rho * (n - 1.0 if n > 1.0 else 0.0))
 
     def update(
         self,
@@ -330,7 +347,7 @@ class ShareBaseline:
             rr = self.rhos
             for i, (o, n) in enumerate(sums):
                 v = n * p * (1.0 - p)
-                if v < 2.0:
+                if v < RHO_MIN_VAR:
                     continue
                 r = rr[i]
                 if (o - n * p) ** 2 > 0.455 * v * (1.0 + r * (n - 1.0)):

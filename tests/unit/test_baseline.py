@@ -9,6 +9,7 @@ import random
 import pytest
 
 from app.core.baseline import (
+    RHO_PRIOR,
     SCALES,
     SHARE_SCALES,
     CountBaseline,
@@ -132,8 +133,23 @@ def test_share_converges_and_prior_keeps_new_watch_conservative() -> None:
 
 def test_share_dispersion_small_for_binomial_labels() -> None:
     sb = ShareBaseline()
-    feed_share(sb, 1500, 40, 0.15)
+    feed_share(sb, 1500, 80, 0.15)  # n p (1-p) = 10 per bucket: every window learns
     assert all(sb.rho(i) < 0.01 for i in range(len(SHARE_SCALES)))
+
+
+def test_few_posts_do_not_inflate_share_dispersion() -> None:
+    # 14 posts per bucket (n p (1-p) ~ 1.8): too discrete for the median rule,
+    # which used to push rho far above the truth (0 here).
+    sb = ShareBaseline()
+    feed_share(sb, 1500, 14, 0.15)
+    assert all(sb.rho(i) <= RHO_PRIOR for i in range(len(SHARE_SCALES)))
+
+
+def test_share_score_tracks_the_exact_binomial_tail() -> None:
+    # 12 of 30 at 15.5 %: exact one-sided p = 0.0011 (z = 3.07)
+    assert ShareBaseline.score(12, 30, 0.155, 0.0) == pytest.approx(3.07, abs=0.3)
+    # 3 of 20 at 2 %: exact p = 0.0071 (z = 2.45)
+    assert ShareBaseline.score(3, 20, 0.02, 0.0) == pytest.approx(2.45, abs=0.3)
 
 
 def test_share_score_positive_only_for_a_higher_share() -> None:

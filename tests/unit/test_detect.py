@@ -368,3 +368,14 @@ def test_nab_artificial_anomaly_is_flagged_inside_its_window(rel: str) -> None:
     scored = [t for t in opened if t >= probation]
     assert any(a <= t <= b for t in scored for a, b in windows)
     assert len(scored) <= 2
+
+
+def test_share_drift_below_double_is_not_a_negative_surge() -> None:
+    # 27 % negative (1.8x the usual 15 %) for half an hour at normal volume:
+    # clear statistically, but not the doubling that defines a negative surge
+    det, _ = trained()
+    got = [kinds(det.feed(b)) for b in next_buckets(det, [(40, 11, 9, 1)] * 6)]
+    assert not any(AlertKind.NEGATIVE_SURGE in k for k in got)
+    det, _ = trained()
+    got = [kinds(det.feed(b)) for b in next_buckets(det, [(40, 14, 8, 1)] * 6)]
+    assert any(AlertKind.NEGATIVE_SURGE in k for k in got)  # 35 %: 2.3x
