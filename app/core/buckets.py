@@ -27,8 +27,11 @@ class BucketTally:
 
 
 def counts_as_parody(labels: PostLabels) -> bool:
-    """Mocking content: a parody of the watch's own post, or irony."""
-    return labels.parody or labels.irony
+    """Mocking content: a parody of the watch's own post, or irony that is not positive.
+
+    Irony alone is not enough: the irony model flags much sincere praise, and a
+    celebration going well must never look like a parody surge."""
+    return labels.parody or (labels.irony and labels.sentiment is not Sentiment.POSITIVE)
 
 
 def fold(posts: Iterable[tuple[datetime, PostLabels]]) -> dict[datetime, BucketTally]:

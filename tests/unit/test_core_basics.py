@@ -51,12 +51,13 @@ def test_buckets_by_event_time_and_label() -> None:
     )
     tallies = fold(
         [
-            (NOW, labels(Sentiment.NEGATIVE)),
+            (NOW, labels(Sentiment.NEGATIVE, irony=True)),
             (NOW + timedelta(minutes=1), labels(Sentiment.POSITIVE, irony=True)),
             (NOW + timedelta(minutes=6), labels(Sentiment.NEUTRAL, parody=True)),
         ]
     )
     first = tallies[NOW]
+    # ironic negativity is mocking content; "ironic" praise is not
     assert (first.total, first.negative, first.positive, first.parody) == (2, 1, 1, 1)
     assert tallies[NOW + timedelta(minutes=5)].parody == 1
 

@@ -6,12 +6,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from app.core.model import OwnPost
 from app.db.tables import Post
 from app.db.upsert import insert_for
+
+
+def _mocking() -> ColumnElement[bool]:
+    """The SQL twin of core.buckets.counts_as_parody."""
+    return or_(Post.parody.is_(True), and_(Post.irony.is_(True), Post.sentiment != "positive"))
 
 
 def insert_new(session: Session, rows: Sequence[dict[str, Any]]) -> set[tuple[str, str]]:
@@ -75,7 +80,7 @@ def page(
     elif label == "offensive":
         stmt = stmt.where(Post.offensive.is_(True))
     elif label == "parody":
-        stmt = stmt.where(Post.parody.is_(True) | Post.irony.is_(True))
+        stmt = stmt.where(_mocking())
     elif label == "own":
         stmt = stmt.where(Post.is_own.is_(True))
     if since is not None:
@@ -97,7 +102,7 @@ def samples(
     if kind == "negative_surge":
         stmt = stmt.where(Post.sentiment == "negative").order_by(Post.p_negative.desc())
     elif kind == "parody_surge":
-        stmt = stmt.where(Post.parody.is_(True) | Post.irony.is_(True)).order_by(
+        stmt = stmt.where(_mocking()).order_by(
             Post.parody_score.desc(), Post.p_irony.desc()
         )
     else:
