@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import uvicorn
 from pydantic import ValidationError
 
 from app import logging as app_logging
 from app.db.migrate import upgrade_head
-from app.db.session import make_engine
+from app.db.repos import api_keys
+from app.db.session import make_engine, make_session_factory, unit_of_work
 from app.jobs import tasks
 from app.ml import commands as ml_commands
 from app.runtime import build_runtime
@@ -66,6 +69,18 @@ def _detect_once(_: argparse.Namespace) -> int:
     return 0
 
 
+def _create_api_key(args: argparse.Namespace) -> int:
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    upgrade_head(engine)
+    key = secrets.token_urlsafe(32)
+    with unit_of_work(make_session_factory(engine)) as session:
+        api_keys.ensure(session, key, args.name, datetime.now(UTC))
+    engine.dispose()
+    print(key)  # shown once; only its hash is stored
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="groundswell", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -77,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "detect-once", help="one detection pass over every watch, then deliver"
     ).set_defaults(func=_detect_once)
+    create_key = sub.add_parser("create-api-key", help="create an API key (printed once)")
+    create_key.add_argument("name", help="who or what the key is for")
+    create_key.set_defaults(func=_create_api_key)
     ml_commands.register(sub)
     return parser
 
