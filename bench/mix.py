@@ -3,7 +3,7 @@
 of posts at flat volume, quickly, without crying wolf?
 
     python bench/mix.py [--data-root ../shared/nab/data] [--files realTweets/]
-        [--sensitivity low|medium|high|all] [--seed 7] [--every-days 3]
+        [--sensitivity low|medium|high|all] [--seed 7] [--seeds 3] [--every-days 3]
 
 Streams.  Each NAB DEV mention-volume series (a count per 5 minutes) is the
 TOTAL of one simulated watch.  Every bucket's posts are labelled at random:
@@ -28,6 +28,12 @@ is already open) inside it; delay = minutes from the episode start to that
 spike (peek minute, or 5 minutes after the start of the closed bucket).  An
 OPENING of negative_surge or parody_surge outside every negative episode is a
 false alert.
+
+Each of --seeds seeds (default 3: seeds 7, 8, 9) draws its own labels and
+episodes over the five series, so the report covers 15 simulated watches and
+~170 target episodes; with one seed (~58 episodes) a 95 % rate is only known
+to +-3 points.  (Default changed from one seed to three on 2026-11-24; the
+generator itself is unchanged.)
 
 Reported: detection rate within 30 minutes over the episodes with >= 20
 negative posts per hour in their first 30 minutes (the target population: a
@@ -57,11 +63,11 @@ from app.core.model import AlertKind, BucketCounts  # noqa: E402
 BASE_SHARE = 0.15
 PARODY_SHARE = 0.02
 POSITIVE_OF_REST = 0.30
-KAPPA = 200.0            # Beta concentration of the hourly negative share
+KAPPA = 200.0  # Beta concentration of the hourly negative share
 EPISODE_SHARE = (0.30, 0.60)
 EPISODE_HOURS = (1, 4)
-TARGET_RATE = 20.0       # negative posts per hour for an episode to count
-TARGET_DELAY = 30.0      # minutes
+TARGET_RATE = 20.0  # negative posts per hour for an episode to count
+TARGET_DELAY = 30.0  # minutes
 PEEK_MINUTES = (2, 4)
 
 
@@ -88,8 +94,7 @@ def binom(rng: random.Random, n: int, p: float) -> int:
     return min(n, max(0, int(round(rng.gauss(mu, sd)))))
 
 
-def build_stream(values: list[int], rng: random.Random, every_days: float,
-                 kappa: float = KAPPA):
+def build_stream(values: list[int], rng: random.Random, every_days: float, kappa: float = KAPPA):
     """Labelled buckets plus the injected episodes (index ranges)."""
     n = len(values)
     neg_eps: list[tuple[int, int, float]] = []
@@ -145,8 +150,8 @@ def run_watch(stamps, rows, neg_eps, pos_eps, sensitivity):
     in_pos = set()
     for a, b, _ in pos_eps:
         in_pos.update(range(a, b + 1))
-    first_open: dict[int, float] = {}   # episode -> delay of its first active spike
-    already_open = 0
+    first_open: dict[int, float] = {}  # episode -> delay of its first active spike
+    already_open: set[int] = set()  # episodes whose first spike found the alert open
     false = {AlertKind.NEGATIVE_SURGE: 0, AlertKind.PARODY_SURGE: 0}
     neg_in_pos = 0
     share_kinds = (AlertKind.NEGATIVE_SURGE, AlertKind.PARODY_SURGE)
@@ -155,21 +160,27 @@ def run_watch(stamps, rows, neg_eps, pos_eps, sensitivity):
         if det.next_bucket is not None:
             for m in PEEK_MINUTES:
                 f = m / 5.0
-                part = BucketCounts(start=det.next_bucket, total=int(tot * f),
-                                    negative=int(neg * f), positive=int(pos * f),
-                                    parody=int(par * f))
+                part = BucketCounts(
+                    start=det.next_bucket,
+                    total=int(tot * f),
+                    negative=int(neg * f),
+                    positive=int(pos * f),
+                    parody=int(par * f),
+                )
                 for s in det.peek(part, f):
                     opened_min.setdefault(str(s.kind), float(m))
         start = det.next_bucket or ts
-        spikes = det.feed(BucketCounts(start=start, total=tot, negative=neg,
-                                       positive=pos, parody=par))
+        spikes = det.feed(
+            BucketCounts(start=start, total=tot, negative=neg, positive=pos, parody=par)
+        )
         active = {str(s.kind) for s in spikes} | set(opened_min)
         neg = str(AlertKind.NEGATIVE_SURGE)
         e = ep_of.get(j)
         was_open = neg in book.trackers and book.trackers[neg].is_open
         if e is not None and neg in active and e not in first_open:
             first_open[e] = (j - neg_eps[e][0]) * 5.0 + opened_min.get(neg, 5.0)
-            already_open += was_open
+            if was_open:
+                already_open.add(e)
         events = book.step(active)
         for kind in share_kinds:
             if events.get(str(kind)) != OPEN:
@@ -190,13 +201,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--seeds",
         type=int,
-        default=1,
-        help="label and episode draws with seeds --seed .. --seed+N-1 (more episodes, "
-        "less sampling noise: one seed gives only ~60 target episodes)",
+        default=3,
+        help="label and episode draws with seeds --seed .. --seed+N-1 (default 3: one "
+        "seed gives only ~60 target episodes, +-3 points of sampling noise on a 95 %% rate)",
     )
     ap.add_argument("--every-days", type=float, default=3.0)
-    ap.add_argument("--kappa", type=float, default=KAPPA,
-                    help="Beta concentration of the hourly share noise (higher = calmer mix)")
+    ap.add_argument(
+        "--kappa",
+        type=float,
+        default=KAPPA,
+        help="Beta concentration of the hourly share noise (higher = calmer mix)",
+    )
     a = ap.parse_args(argv)
 
     paths = []
@@ -214,18 +229,20 @@ def main(argv: list[str] | None = None) -> int:
             rng = random.Random(seed * 1000 + i)
             rows, neg_eps, pos_eps = build_stream(values, rng, a.every_days, a.kappa)
             streams.append((os.path.basename(p), stamps, rows, neg_eps, pos_eps))
-    print(f"{len(streams)} watches, base negative share {BASE_SHARE:.0%}, episodes "
-          f"{EPISODE_SHARE[0]:.0%}-{EPISODE_SHARE[1]:.0%} for {EPISODE_HOURS[0]}-"
-          f"{EPISODE_HOURS[1]} h at flat volume, hourly share noise kappa {a.kappa:g}, "
-          f"seed {a.seed}" + (f"..{a.seed + a.seeds - 1}" if a.seeds > 1 else ""))
+    print(
+        f"{len(streams)} watches, base negative share {BASE_SHARE:.0%}, episodes "
+        f"{EPISODE_SHARE[0]:.0%}-{EPISODE_SHARE[1]:.0%} for {EPISODE_HOURS[0]}-"
+        f"{EPISODE_HOURS[1]} h at flat volume, hourly share noise kappa {a.kappa:g}, "
+        f"seed {a.seed}" + (f"..{a.seed + a.seeds - 1}" if a.seeds > 1 else "")
+    )
     for s in sens:
         delays_t, caught_t, n_t = [], 0, 0
         caught_all, n_all = 0, 0
         fa_rates: dict[str, list[float]] = {"negative_surge": [], "parody_surge": []}
-        neg_pos_total, n_pos, n_already = 0, 0, 0
+        neg_pos_total, n_pos, n_already, t_already = 0, 0, 0, 0
         for _name, stamps, rows, neg_eps, pos_eps in streams:
             first_open, false, neg_in_pos, already = run_watch(stamps, rows, neg_eps, pos_eps, s)
-            n_already += already
+            n_already += len(already)
             weeks = len(rows) / (288 * 7)
             for kind, cnt in false.items():
                 fa_rates[str(kind)].append(cnt / weeks)
@@ -240,23 +257,35 @@ def main(argv: list[str] | None = None) -> int:
                 if rate >= TARGET_RATE:
                     n_t += 1
                     caught_t += ok
+                    t_already += ok and e in already
                     if d is not None:
                         delays_t.append(d)
         med = statistics.median(delays_t) if delays_t else float("nan")
-        print(f"\n[{s}] negative-share episodes with >= {TARGET_RATE:.0f} negative posts/h: "
-              f"{caught_t}/{n_t} caught within {TARGET_DELAY:.0f} min "
-              f"({100.0 * caught_t / max(1, n_t):.1f} %), median delay {med:.1f} min")
-        print(f"[{s}] all negative-share episodes: {caught_all}/{n_all} within "
-              f"{TARGET_DELAY:.0f} min ({100.0 * caught_all / max(1, n_all):.1f} %); "
-              f"{n_already} found a negative alert already open")
+        print(
+            f"\n[{s}] negative-share episodes with >= {TARGET_RATE:.0f} negative posts/h: "
+            f"{caught_t}/{n_t} caught within {TARGET_DELAY:.0f} min "
+            f"({100.0 * caught_t / max(1, n_t):.1f} %), median delay {med:.1f} min"
+        )
+        print(
+            f"[{s}] all negative-share episodes: {caught_all}/{n_all} within "
+            f"{TARGET_DELAY:.0f} min ({100.0 * caught_all / max(1, n_all):.1f} %); "
+            f"{n_already} found a negative alert already open (opened before the "
+            f"episode, i.e. by a false alert; {t_already} of the caught target episodes)"
+        )
         for kind, rates in fa_rates.items():
-            print(f"[{s}] false {kind} alerts per week per watch: mean "
-                  f"{statistics.mean(rates):.2f}, worst watch {max(rates):.2f}")
+            print(
+                f"[{s}] false {kind} alerts per week per watch: mean "
+                f"{statistics.mean(rates):.2f}, worst watch {max(rates):.2f}"
+            )
         both = [a + b for a, b in zip(*fa_rates.values(), strict=True)]
-        print(f"[{s}] false share alerts (both kinds) per week per watch: mean "
-              f"{statistics.mean(both):.2f}, worst watch {max(both):.2f}")
-        print(f"[{s}] negative_surge opened during positive surges: {neg_pos_total} "
-              f"of {n_pos} positive-surge episodes")
+        print(
+            f"[{s}] false share alerts (both kinds) per week per watch: mean "
+            f"{statistics.mean(both):.2f}, worst watch {max(both):.2f}"
+        )
+        print(
+            f"[{s}] negative_surge opened during positive surges: {neg_pos_total} "
+            f"of {n_pos} positive-surge episodes"
+        )
     return 0
 
 

@@ -302,6 +302,10 @@ def test_sensitivity_can_change_without_replay() -> None:
     assert clone.total.to_state() == det.total.to_state()
     with pytest.raises(ValueError):
         WatchDetector.from_state({**det.to_state(), "version": -1})
+    # a state from the previous format (6-hour window, version 1) is refused:
+    # the service replays the stored buckets instead
+    with pytest.raises(ValueError):
+        WatchDetector.from_state({**det.to_state(), "version": 1})
 
 
 def test_feed_requires_the_next_bucket() -> None:
