@@ -16,6 +16,8 @@ JSON-serialisable (``to_state`` / ``from_state``), standard library only:
 ``ShareBaseline``  -- the usual share of a label (negative, parody) among all
     posts, and how much it wanders (beta-binomial over-dispersion ``rho``,
     estimated by quantile matching so the surges themselves cannot inflate it).
+    A window is scored by the signed root of the binomial likelihood ratio
+    (deviance), deflated by the over-dispersion.
 
 Updates are winsorised: an observation further than ``CLIP`` standard
 deviations from expectation is pulled back to that bound before it moves the

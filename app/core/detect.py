@@ -58,7 +58,9 @@ from app.core.model import AlertKind, BucketCounts, Spike
 
 BUCKET = timedelta(minutes=5)
 SENSITIVITIES = ("low", "medium", "high")
-STATE_VERSION = 2  # 2: the 6-hour volume window became 12 hours
+# 2: the 6-hour volume window became 12 hours; share rho learnt only where
+# n p (1-p) >= RHO_MIN_VAR (version-1 states are refused: replay)
+STATE_VERSION = 2
 
 MIN_HISTORY = BUCKETS_PER_DAY  # one full daily cycle before seasonal mode
 MIN_SHARE_POSTS = 100.0  # a share from fewer posts is +-4 points noisy
