@@ -20,10 +20,12 @@ import signal
 import threading
 from collections import deque
 from dataclasses import asdict, dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes.local_server import LocalServer
 
 METHODS = ("chat.postMessage", "chat.update", "auth.test")
 
@@ -70,13 +72,13 @@ def _parse_body(content_type: str, raw: bytes) -> dict[str, Any]:
     return form
 
 
-class FakeSlack:
+class FakeSlack(LocalServer):
     """In-process fake Slack Web API on 127.0.0.1 (port 0 = a free one)."""
 
     def __init__(
         self, *, port: int = 0, token: str | None = None, record: str | Path | None = None
     ) -> None:
-        self._port = port
+        super().__init__(port)
         self._token = token
         self._record = Path(record) if record else None
         self._lock = threading.Condition()
@@ -84,36 +86,9 @@ class FakeSlack:
         self._failures: dict[str, deque[_Failure]] = {}
         self._messages: dict[tuple[str, str], dict[str, Any]] = {}
         self._seq = 0
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    # lifecycle -------------------------------------------------------------
-    def start(self) -> FakeSlack:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", self._port), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeSlack:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None, "FakeSlack not started"
-        return int(self._server.server_address[1])
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        return type("Handler", (_Handler,), {"fake": self})
 
     @property
     def base_url(self) -> str:

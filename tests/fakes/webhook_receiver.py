@@ -19,11 +19,13 @@ import json
 import threading
 from collections import deque
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
 from standardwebhooks.webhooks import Webhook
+
+from tests.fakes.local_server import LocalServer
 
 
 @dataclass
@@ -49,44 +51,24 @@ class _Scripted:
     retry_after: float | None
 
 
-class WebhookReceiver:
+class WebhookReceiver(LocalServer):
     """Local Standard Webhooks receiver on 127.0.0.1 (port 0 = a free one)."""
 
     def __init__(self, secret: str | None = None, *, port: int = 0) -> None:
-        self._port = port
+        super().__init__(port)
         self._default_secret = secret
         self._secrets: dict[str, str] = {}
         self._lock = threading.Condition()
         self._events: list[Received] = []
         self._rejected: list[Received] = []
         self._script: deque[_Scripted] = deque()
-        self._server: ThreadingHTTPServer | None = None
 
-    def start(self) -> WebhookReceiver:
-        handler = type("Handler", (_Handler,), {"receiver": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", self._port), handler)
-        self._server.daemon_threads = True
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> WebhookReceiver:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        return type("Handler", (_Handler,), {"receiver": self})
 
     @property
     def url(self) -> str:
-        assert self._server is not None, "WebhookReceiver not started"
-        return f"http://127.0.0.1:{self._server.server_address[1]}/hook"
+        return f"http://127.0.0.1:{self.port}/hook"
 
     def url_for(self, path: str) -> str:
         """URL of another path on this receiver (for per-path secrets)."""
