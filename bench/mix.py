@@ -38,7 +38,10 @@ generator itself is unchanged.)
 Reported: detection rate within 30 minutes over the episodes with >= 20
 negative posts per hour in their first 30 minutes (the target population: a
 detector cannot be asked to see what has not been posted yet), and over all
-episodes; the median delay; false alerts per week per watch (mean and worst
+episodes -- both as "caught" (a negative_surge spike active in time, even if it
+only updated an alert a false alert had opened before the episode) and as the
+strict count that credits only alerts OPENED during the episode (the honest
+figure: a pre-opened alert pages nobody at the episode's start); the median delay; false alerts per week per watch (mean and worst
 watch) for negative_surge and parody_surge; and negative alerts opened during
 positive surges.
 """
@@ -236,8 +239,8 @@ def main(argv: list[str] | None = None) -> int:
         f"seed {a.seed}" + (f"..{a.seed + a.seeds - 1}" if a.seeds > 1 else "")
     )
     for s in sens:
-        delays_t, caught_t, n_t = [], 0, 0
-        caught_all, n_all = 0, 0
+        delays_t, caught_t, n_t, strict_t = [], 0, 0, 0
+        caught_all, n_all, strict_all = 0, 0, 0
         fa_rates: dict[str, list[float]] = {"negative_surge": [], "parody_surge": []}
         neg_pos_total, n_pos, n_already, t_already = 0, 0, 0, 0
         for _name, stamps, rows, neg_eps, pos_eps in streams:
@@ -252,11 +255,16 @@ def main(argv: list[str] | None = None) -> int:
                 rate = 2.0 * sum(rows[j][1] for j in range(ea, min(eb + 1, ea + 6)))
                 d = first_open.get(e)
                 ok = d is not None and d <= TARGET_DELAY
+                # strict: the alert was OPENED inside the episode (not one a
+                # false alert had left open before it started)
+                own = ok and e not in already
                 n_all += 1
                 caught_all += ok
+                strict_all += own
                 if rate >= TARGET_RATE:
                     n_t += 1
                     caught_t += ok
+                    strict_t += own
                     t_already += ok and e in already
                     if d is not None:
                         delays_t.append(d)
@@ -265,6 +273,12 @@ def main(argv: list[str] | None = None) -> int:
             f"\n[{s}] negative-share episodes with >= {TARGET_RATE:.0f} negative posts/h: "
             f"{caught_t}/{n_t} caught within {TARGET_DELAY:.0f} min "
             f"({100.0 * caught_t / max(1, n_t):.1f} %), median delay {med:.1f} min"
+        )
+        print(
+            f"[{s}] same, counting only alerts OPENED during the episode (within "
+            f"{TARGET_DELAY:.0f} min of its start): {strict_t}/{n_t} "
+            f"({100.0 * strict_t / max(1, n_t):.1f} %); all episodes {strict_all}/{n_all} "
+            f"({100.0 * strict_all / max(1, n_all):.1f} %)"
         )
         print(
             f"[{s}] all negative-share episodes: {caught_all}/{n_all} within "
