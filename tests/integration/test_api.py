@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import time
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import pytest
 from fastapi.testclient import TestClient
 
+from app.db.session import unit_of_work
+from app.db.tables import Alert
 from app.runtime import Runtime
 from app.web import create_app
 from tests.builders import post_json, raw_post
@@ -156,9 +163,6 @@ def slack_client(session_factory, clock, db_engine):
 
 
 def _an_alert(factory, watch_id, clock) -> str:
-    from app.db.session import unit_of_work
-    from app.db.tables import Alert
-
     with unit_of_work(factory) as s:
         s.add(
             Alert(
@@ -181,9 +185,6 @@ def _an_alert(factory, watch_id, clock) -> str:
 
 
 def _signed(body: str, ts: int, secret: str = SIGNING) -> dict[str, str]:
-    import hashlib
-    import hmac
-
     sig = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
     return {
         "X-Slack-Request-Timestamp": str(ts),
@@ -193,10 +194,6 @@ def _signed(body: str, ts: int, secret: str = SIGNING) -> dict[str, str]:
 
 
 def test_slack_button_acknowledges_after_signature_check(slack_client, session_factory, clock):
-    import json
-    import time
-    from urllib.parse import urlencode
-
     wid = _watch(slack_client)["id"]
     alert_id = _an_alert(session_factory, wid, clock)
     payload = {
@@ -230,3 +227,23 @@ def test_openapi_describes_the_api(client):
     ):
         assert path in paths, path
     assert client.get("/docs").status_code == 200
+
+
+def test_snooze_and_resolve_check_their_input_and_state(client, session_factory, clock):
+    wid = _watch(client)["id"]
+    alert_id = _an_alert(session_factory, wid, clock)
+    url = f"/api/v1/alerts/{alert_id}"
+    past = (clock.now() - timedelta(minutes=5)).isoformat()
+    r = client.post(f"{url}/snooze", json={"by": "sam", "until": past}, headers=AUTH)
+    assert r.status_code == 422 and "until" in r.json()["detail"]
+    r = client.post(f"{url}/snooze", json={"by": "sam"}, headers=AUTH)
+    assert r.status_code == 422
+    until = (clock.now() + timedelta(hours=2)).isoformat()
+    r = client.post(f"{url}/snooze", json={"by": "sam", "until": until}, headers=AUTH)
+    assert r.status_code == 200 and r.json()["state"] == "snoozed"
+    r = client.post(f"{url}/resolve", json={"by": "sam"}, headers=AUTH)
+    assert r.status_code == 200 and r.json()["resolved_by"] == "sam"
+    r = client.post(f"{url}/resolve", json={"by": "sam"}, headers=AUTH)
+    assert r.status_code == 409 and "already resolved" in r.json()["detail"]
+    listed = client.get(f"/api/v1/alerts?watch_id={wid}&state=resolved", headers=AUTH).json()
+    assert [a["id"] for a in listed["items"]] == [alert_id]
