@@ -19,6 +19,7 @@ from app.services.delivery import drain_outbox
 from app.services.detection import detect_watch
 from app.services.ingest import BatchRejected, ingest_batch
 from app.services.outbound import SlackTarget
+from app.services.retention import prune
 from tests.builders import NEGATIVE, POSITIVE, burst, history, raw_post
 from tests.fakes.classifier import KeywordClassifier
 from tests.fakes.slack_api import FakeSlack
@@ -187,8 +188,6 @@ def test_failed_webhook_retries_with_the_same_id(session_factory, clock, fakes):
 
 
 def test_retention_keeps_the_baseline_window(session_factory, clock):
-    from app.services.retention import prune
-
     wid = _watch(session_factory, clock)
     old = [raw_post("old", "metro police", clock.now() - timedelta(days=40))]
     recent = [raw_post("new", "metro police", clock.now() - timedelta(days=20))]
