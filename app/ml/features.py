@@ -25,9 +25,6 @@ done per token in Python:
 
 from __future__ import annotations
 
-import html
-import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -35,136 +32,16 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from app.ml.tweet_text import (  # noqa: F401  (normalise is public here too)
+    CLAUSE_ENDS,
+    EMOTICON,
+    NEGATORS,
+    emoticon_token,
+    normalise,
+    normalise_batch,
+)
+
 # --------------------------------------------------------------------------- normalisation
-
-_URL = re.compile(r"(?:https?://|www\.)\S+", re.I)
-_HANDLE = re.compile(r"@\w{1,30}")
-_HASHTAG = re.compile(r"#(\w+)")
-_CAMEL = re.compile(
-    r"(?<=[a-z])(?=[A-Z])|(?<=[A-Za-z])(?=[0-9])|(?<=[0-9])(?=[A-Za-z])|(?<=[A-Z])(?=[A-Z][a-z])"
-)
-_ELONG = re.compile(r"([a-z])\1\1+([a-z]*)")
-_NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
-_EMOTICON = re.compile(
-    r"(?<!\S)([:;=8xX][-o*']?[()\[\]dDpP/\\|3*]+|<3+|[()\[\]dD][-o']?[:;=])(?!\S)"
-)
-_DIGIT_LETTERS = str.maketrans("0123456789", "ghijklmnop")
-_PADDED = '!?.,;:"()\u2026'
-_EMOJI = re.compile("([\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2190-\u21ff\u2300-\u23ff])")
-_INVISIBLE = re.compile("[\ufe0e\ufe0f\u200d\U0001f3fb-\U0001f3ff]+")
-_QUOTE_PAIRS = (("\u2019", "'"), ("\u2018", "'"), ("\u201c", '"'), ("\u201d", '"'))
-
-
-def _pad(match: re.Match[str]) -> str:
-    return f" {match.group(1)} "
-
-
-NEGATORS = frozenset(
-    [
-        "not",
-        "no",
-        "never",
-        "none",
-        "nobody",
-        "nothing",
-        "neither",
-        "nor",
-        "nowhere",
-        "cannot",
-        "cant",
-        "can't",
-        "dont",
-        "don't",
-        "doesnt",
-        "doesn't",
-        "didnt",
-        "didn't",
-        "isnt",
-        "isn't",
-        "wasnt",
-        "wasn't",
-        "arent",
-        "aren't",
-        "werent",
-        "weren't",
-        "wont",
-        "won't",
-        "wouldnt",
-        "wouldn't",
-        "shouldnt",
-        "shouldn't",
-        "couldnt",
-        "couldn't",
-        "aint",
-        "ain't",
-        "hasnt",
-        "hasn't",
-        "havent",
-        "haven't",
-        "hadnt",
-        "hadn't",
-        "without",
-    ]
-)
-CLAUSE_ENDS = frozenset([".", ",", "!", "?", ";", ":", "but", "however"])
-
-
-def _split_hashtag(match: re.Match[str]) -> str:
-    tag = match.group(1)
-    words = _CAMEL.sub(" ", tag).replace("_", " ")
-    if words.lower() == tag.lower():
-        return f" #{tag} "
-    return f" #{tag} {words} "
-
-
-def _elong(match: re.Match[str]) -> str:
-    return f"{match.group(1) * 2}{match.group(2)} <elong>"
-
-
-def emoticon_token(emoticon: str) -> str:
-    """Emoticons become one letters-only word so punctuation padding leaves them whole."""
-    return "<emo" + "".join(f"{ord(c):x}" for c in emoticon.lower()).translate(_DIGIT_LETTERS) + ">"
-
-
-def _protect_emoticons(match: re.Match[str]) -> str:
-    return " " + emoticon_token(match.group(1)) + " "
-
-
-def normalise_batch(texts: Sequence[str]) -> list[str]:
-    """Canonical lower-cased form of each post; see the module docstring."""
-    if not texts:
-        return []
-    joined = "\n".join(" ".join(t.splitlines()) for t in texts)
-    if "&" in joined:
-        joined = html.unescape(joined)
-    if not joined.isascii():
-        joined = "\n".join(
-            t if t.isascii() else unicodedata.normalize("NFKC", t) for t in joined.split("\n")
-        )
-    joined = _URL.sub(" <url> ", joined)
-    joined = _HANDLE.sub(" @user ", joined)
-    joined = _HASHTAG.sub(_split_hashtag, joined)
-    joined = _EMOTICON.sub(_protect_emoticons, joined)
-    joined = joined.lower()
-    joined = _NUMBER.sub(" <num> ", joined)
-    joined = _ELONG.sub(_elong, joined)
-    lines = joined.split("\n")
-    if len(lines) != len(texts):  # a separator html/NFKC produced; fall back per text
-        return [normalise_batch([t])[0] for t in texts] if len(texts) > 1 else [" ".join(lines)]
-    for a, b in _QUOTE_PAIRS:
-        if a in joined:
-            joined = joined.replace(a, b)
-    for c in _PADDED:
-        if c in joined:
-            joined = joined.replace(c, f" {c} ")
-    joined = _INVISIBLE.sub("", joined)
-    joined = _EMOJI.sub(_pad, joined)
-    return [" ".join(line.split()) for line in joined.split("\n")]
-
-
-def normalise(text: str) -> str:
-    return normalise_batch([text])[0]
-
 
 # --------------------------------------------------------------------------- hashing
 
@@ -260,7 +137,7 @@ def load_vader_lexicon() -> dict[str, float]:
         parts = line.split("\t")
         if len(parts) >= 2 and " " not in parts[0]:
             key = parts[0].lower()
-            if _EMOTICON.fullmatch(parts[0]):
+            if EMOTICON.fullmatch(parts[0]):
                 key = emoticon_token(parts[0])
             try:
                 lex[key] = float(parts[1])
