@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.core.model import AlertKind
+from app.db.repos import outbox as outbox_repo
 from app.db.session import unit_of_work
 from app.db.tables import Alert, OutboxMessage, Post, VolumeBucket, Watch
 from app.notify.slack import SlackNotifier
@@ -15,7 +16,7 @@ from app.notify.webhooks import WebhookSender
 from app.services import alerts as alert_service
 from app.services import subscriptions as sub_service
 from app.services import watches as watch_service
-from app.services.delivery import drain_outbox
+from app.services.delivery import LEASE, drain_outbox
 from app.services.detection import detect_watch
 from app.services.ingest import BatchRejected, ingest_batch
 from app.services.outbound import SlackTarget
@@ -253,3 +254,41 @@ def test_sincere_reshares_of_the_own_post_are_not_parody(session_factory, clock)
     assert "parody_surge" not in outcome.actions
     with unit_of_work(session_factory) as s:
         assert s.scalar(select(func.count()).select_from(Post).where(Post.parody.is_(True))) == 0
+
+
+def test_a_crashed_claim_is_sent_after_its_lease(session_factory, clock):
+    wid = _watch(session_factory, clock)
+    with unit_of_work(session_factory) as s:
+        s.add(
+            Alert(
+                id="alr_x",
+                watch_id=wid,
+                kind="negative_surge",
+                state="open",
+                severity="warning",
+                opened_at=clock.now(),
+                updated_at=clock.now(),
+                last_spike_at=clock.now(),
+                last_notified_at=clock.now(),
+                notified_observed=1,
+                peak_score=1,
+                evidence={},
+                guidance={},
+            )
+        )
+        s.flush()
+        outbox_repo.enqueue(
+            s,
+            alert_id="alr_x",
+            target="webhook",
+            event_type="alert.opened",
+            payload={},
+            now=clock.now(),
+        )
+    with unit_of_work(session_factory) as s:
+        claimed = outbox_repo.claim_due(s, clock.now(), LEASE)
+    assert len(claimed) == 1  # ... and the worker dies before sending
+    with unit_of_work(session_factory) as s:
+        assert outbox_repo.claim_due(s, clock.now() + LEASE / 2, LEASE) == []
+    with unit_of_work(session_factory) as s:
+        assert outbox_repo.claim_due(s, clock.now() + LEASE, LEASE) == claimed
