@@ -71,6 +71,12 @@ class Server:
                 self.proc.kill()
                 self.proc.wait()
 
+    def kill(self) -> None:
+        """An unclean stop: SIGKILL, no shutdown hooks."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
     def api(self, method: str, path: str, **kw: object) -> httpx.Response:
         return httpx.request(method, f"{self.url}{path}", headers=AUTH, timeout=60, **kw)
 
@@ -225,3 +231,10 @@ def test_surge_to_slack_and_webhooks_and_restart_sends_nothing_twice(stack) -> N
     assert len(hooks.events) == events_before
     ready = httpx.get(f"{server.url}/readyz", timeout=5).json()
     assert ready["status"] == "ready", ready
+
+    # ... and so does an unclean one (SIGKILL).
+    server.kill()
+    server.start()
+    time.sleep(4)
+    assert len(slack.calls()) == calls_before
+    assert len(hooks.events) == events_before
