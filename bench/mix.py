@@ -41,9 +41,10 @@ detector cannot be asked to see what has not been posted yet), and over all
 episodes -- both as "caught" (a negative_surge spike active in time, even if it
 only updated an alert a false alert had opened before the episode) and as the
 strict count that credits only alerts OPENED during the episode (the honest
-figure: a pre-opened alert pages nobody at the episode's start); the median delay; false alerts per week per watch (mean and worst
-watch) for negative_surge and parody_surge; and negative alerts opened during
-positive surges.
+figure: a pre-opened alert pages nobody at the episode's start); the median
+delay; false alerts per week per watch (mean and worst watch) for
+negative_surge and parody_surge; and negative alerts opened during positive
+surges.
 """
 
 from __future__ import annotations

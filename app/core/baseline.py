@@ -285,7 +285,17 @@ class ShareBaseline:
     (too discrete to say anything about rho).
     """
 
-    __slots__ = ("lab", "tot", "rhos", "ring_lab", "ring_tot", "sum_lab", "sum_tot", "pos")
+    __slots__ = (
+        "lab",
+        "tot",
+        "rhos",
+        "ring_lab",
+        "ring_tot",
+        "sum_lab",
+        "sum_tot",
+        "pos",
+        "last_score",
+    )
 
     def __init__(self) -> None:
         self.lab = 0.0
@@ -297,6 +307,9 @@ class ShareBaseline:
         self.sum_lab = [0.0] * len(SHARE_SCALES)
         self.sum_tot = [0.0] * len(SHARE_SCALES)
         self.pos = 0
+        # the detector's best qualifying score of the previous closed bucket
+        # (persistence rule for the 5-minute window, see app.core.detect)
+        self.last_score = 0.0
 
     def share(self) -> float:
         return (self.lab + PRIOR_SHARE * PRIOR_POSTS) / (self.tot + PRIOR_POSTS)

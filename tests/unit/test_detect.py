@@ -383,3 +383,22 @@ def test_share_drift_below_double_is_not_a_negative_surge() -> None:
     det, _ = trained()
     got = [kinds(det.feed(b)) for b in next_buckets(det, [(40, 14, 8, 1)] * 6)]
     assert any(AlertKind.NEGATIVE_SURGE in k for k in got)  # 35 %: 2.3x
+
+
+def test_one_bucket_share_blip_must_persist() -> None:
+    # 16 negative posts among 40 in ONE bucket (2.7x the usual 15 %, z ~3.8)
+    # then back to normal: binomial noise, not an episode -- the 5-minute
+    # window needs the previous evaluation over the bar too.
+    det, _ = trained()
+    got = [kinds(det.feed(b)) for b in next_buckets(det, [(40, 16, 8, 1), (40, 6, 10, 1)])]
+    assert not any(AlertKind.NEGATIVE_SURGE in k for k in got)
+    # the same bucket twice in a row is a surge, raised at the second bucket
+    det, _ = trained()
+    got = [kinds(det.feed(b)) for b in next_buckets(det, [(40, 16, 8, 1)] * 2)]
+    assert AlertKind.NEGATIVE_SURGE not in got[0]
+    assert AlertKind.NEGATIVE_SURGE in got[1]
+    # and a peek into the next bucket already sees it (the service peeks)
+    det, _ = trained()
+    det.feed(next_buckets(det, [(40, 16, 8, 1)])[0])
+    part = next_buckets(det, [(20, 9, 4, 0)])[0]
+    assert AlertKind.NEGATIVE_SURGE in kinds(det.peek(part, 0.5))
