@@ -23,7 +23,7 @@ negative_surge  the SHARE of negative (parody) posts in the last 5, 15 or 30
 parody_surge    minutes above its usual share (``baseline.ShareBaseline``) by
                 ``share_threshold`` standard deviations, at least
                 ``SHARE_MIN_RATIO`` x the usual share, and ``min_excess`` (on
-                the label count).  The 5-minute window alone counts only
+                the label count).  The 5- and 15-minute windows count only
                 when the previous closed bucket also scored over the bar
                 (any window; see SHARE_PERSIST below).  A surge of positive or
                 neutral posts lowers these shares, so it cannot fire them.
@@ -62,7 +62,7 @@ BUCKET = timedelta(minutes=5)
 SENSITIVITIES = ("low", "medium", "high")
 # 2: the 6-hour volume window became 12 hours; share rho learnt only where
 # n p (1-p) >= RHO_MIN_VAR (version-1 states are refused: replay)
-# 3: ShareBaseline.last_score (the 5-minute share window must persist)
+# 3: ShareBaseline.last_score (short share windows must persist)
 STATE_VERSION = 3
 
 MIN_HISTORY = BUCKETS_PER_DAY  # one full daily cycle before seasonal mode
@@ -99,20 +99,21 @@ SUSTAINED_RATIO = 2.0
 # pattern; in bench/mix.py such drifts were a third of the false alerts.  (The
 # volume bar, Preset.min_ratio, stays 1.5.)
 SHARE_MIN_RATIO = 2.0
-# SHARE_PERSIST (a rule, no constant): the 5-minute share window fires only if
-# the previous closed bucket's best qualifying score (any window) was also over
-# share_threshold -- "two consecutive evaluations".  A real negative episode
-# holds for an hour or more, so the rule costs one evaluation (a peek 2-4
-# minutes into the next bucket in the service; median delay 5 -> 10 min in
-# bench/mix.py, well inside the 30-minute target), while a one-bucket blip of
-# binomial noise -- 16 negative posts among 41 at a 15 % share, then back to
-# normal -- was the largest single source of false share alerts (37 of 83
-# false negative_surge openings at medium came from the 5-minute window).
-# The 15- and 30-minute windows already need several buckets of evidence and
-# are not gated.  bench/mix.py medium, seeds 7-9, same threshold 3.1: false
-# share alerts 0.88 -> 0.62/week mean (worst watch 2.16 -> 1.52), episodes
-# caught by an alert opened during the episode 153 -> 157 of 173 (fewer
-# false alerts left open over an episode's start).
+# Persistence: a share window shorter than half an hour -- the 5- and 15-minute
+# windows, SHARE_SCALES[:SHARE_PERSIST] -- fires only if the previous closed
+# bucket's best qualifying score (any window) was also over share_threshold:
+# "two consecutive evaluations".  A real negative episode holds for an hour or
+# more, so this costs one evaluation (in the service the peek 2-4 minutes into
+# the next bucket; median delay 5 -> 10-12 min in bench/mix.py, inside the
+# 30-minute target), while one- or two-bucket blips of binomial noise (16
+# negative posts among 41 at a 15 % share, then back to normal) made most
+# false share alerts: at medium 71 of 83 false negative_surge openings came
+# from the 5- and 15-minute windows.  The 30-minute window (six buckets) is
+# not gated: it already integrates half an hour, and gating it too delayed the
+# slow, low-count episodes past the 30-minute mark (151 instead of 155 of 173
+# caught at medium).  Gating only the 5-minute window left the worst watch at
+# 1.52 false share alerts/week (target <= 1).
+SHARE_PERSIST = 2
 SUSTAINED_FACTOR = 0.4
 _SUSTAINED = len(SCALES) - 1  # index of the 12-hour window
 
@@ -385,8 +386,8 @@ class WatchDetector:
                 z = ShareBaseline.score(o, n, p, rhos[i])
                 if z > top:
                     top = z
-                if z < sthr or (i == 0 and sb.last_score < sthr):
-                    continue  # below the bar, or a 5-minute blip that did not persist
+                if z < sthr or (i < SHARE_PERSIST and sb.last_score < sthr):
+                    continue  # below the bar, or a short-window blip that did not persist
                 if sbest is None or z > sbest[0]:
                     sbest = (z, SHARE_SCALES[i], o, n)
             share_state[-1] = (sb, lab, ssums, rhos, top)
