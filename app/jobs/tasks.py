@@ -10,7 +10,7 @@ from app.db.repos import outbox as outbox_repo
 from app.db.repos import watches as watches_repo
 from app.db.session import unit_of_work
 from app.services.delivery import drain_outbox
-from app.services.detection import detect_watch, preload
+from app.services.detection import DetectOutcome, detect_watch, preload
 from app.services.polling import poll_channel
 from app.services.retention import prune
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from app.runtime import Runtime
 
 log = logging.getLogger(__name__)
-# Watches per transaction in a detection pass (each in its own savepoint).
+# Watches per transaction in a detection pass.
 DETECT_CHUNK = 25
 
 
@@ -29,28 +29,19 @@ def detect_watches(runtime: Runtime, *, only_dirty: bool) -> int:
         ids = watches_repo.dirty_ids(session) if only_dirty else watches_repo.all_ids(session)
     queued = 0
     for i in range(0, len(ids), DETECT_CHUNK):
-        with runtime.watch_lock, unit_of_work(runtime.session_factory) as session:
-            chunk = ids[i : i + DETECT_CHUNK]
-            now = runtime.clock.now()
-            loaded = preload(session, chunk, now)
-            for watch_id in chunk:
-                try:
-                    with session.begin_nested():
-                        outcome = detect_watch(
-                            session,
-                            watch_id=watch_id,
-                            now=now,
-                            slack=runtime.slack_target,
-                            preloaded=loaded,
-                        )
-                except Exception:
-                    log.exception("detection failed for watch %s", watch_id)
-                    continue
-                queued += outcome.queued
-                for action in outcome.actions.values():
-                    runtime.metrics.alerts.labels(action.split(":")[0]).inc()
-                if outcome.actions:
-                    log.info("detect %s: %s", watch_id, outcome.actions)
+        chunk = ids[i : i + DETECT_CHUNK]
+        try:
+            outcomes = _detect_chunk(runtime, chunk, isolate=False)
+        except Exception:
+            # One watch failed: redo the chunk with a savepoint per watch, so the
+            # others still get their pass and the failure is logged by name.
+            outcomes = _detect_chunk(runtime, chunk, isolate=True)
+        for outcome in outcomes:
+            queued += outcome.queued
+            for action in outcome.actions.values():
+                runtime.metrics.alerts.labels(action.split(":")[0]).inc()
+            if outcome.actions:
+                log.info("detect %s: %s", outcome.watch_id, outcome.actions)
     if queued:
         runtime.kick_delivery()
     elapsed = time.perf_counter() - started
@@ -58,6 +49,31 @@ def detect_watches(runtime: Runtime, *, only_dirty: bool) -> int:
     if ids:
         log.debug("detected %d watches in %.3fs", len(ids), elapsed)
     return len(ids)
+
+
+def _detect_chunk(runtime: Runtime, chunk: list[str], *, isolate: bool) -> list[DetectOutcome]:
+    """Detection for a few watches in one transaction (fewer commits); with `isolate`,
+    each watch in its own savepoint and a failing one skipped."""
+    outcomes: list[DetectOutcome] = []
+    with runtime.watch_lock, unit_of_work(runtime.session_factory) as session:
+        now = runtime.clock.now()
+        loaded = preload(session, chunk, now)
+
+        def one(watch_id: str) -> DetectOutcome:
+            return detect_watch(
+                session, watch_id=watch_id, now=now, slack=runtime.slack_target, preloaded=loaded
+            )
+
+        for watch_id in chunk:
+            if not isolate:
+                outcomes.append(one(watch_id))
+                continue
+            try:
+                with session.begin_nested():
+                    outcomes.append(one(watch_id))
+            except Exception:
+                log.exception("detection failed for watch %s", watch_id)
+    return outcomes
 
 
 def deliver(runtime: Runtime) -> int:

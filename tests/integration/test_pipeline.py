@@ -11,8 +11,10 @@ from app.core.model import AlertKind
 from app.db.repos import outbox as outbox_repo
 from app.db.session import unit_of_work
 from app.db.tables import Alert, OutboxMessage, Post, VolumeBucket, Watch
+from app.jobs import tasks
 from app.notify.slack import SlackNotifier
 from app.notify.webhooks import WebhookSender
+from app.runtime import Runtime
 from app.services import alerts as alert_service
 from app.services import subscriptions as sub_service
 from app.services import watches as watch_service
@@ -22,6 +24,7 @@ from app.services.ingest import BatchRejected, ingest_batch
 from app.services.outbound import SlackTarget
 from app.services.retention import prune
 from tests.builders import NEGATIVE, POSITIVE, burst, history, raw_post
+from tests.conftest import make_settings
 from tests.fakes.classifier import KeywordClassifier
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.webhook_receiver import WebhookReceiver
@@ -292,3 +295,24 @@ def test_a_crashed_claim_is_sent_after_its_lease(session_factory, clock):
         assert outbox_repo.claim_due(s, clock.now() + LEASE / 2, LEASE) == []
     with unit_of_work(session_factory) as s:
         assert outbox_repo.claim_due(s, clock.now() + LEASE, LEASE) == claimed
+
+
+def test_one_broken_watch_does_not_stop_the_others(session_factory, clock, db_engine):
+    good = _watch(session_factory, clock, "Good")
+    bad = _watch(session_factory, clock, "Bad")
+    _ingest(session_factory, clock, good, history(clock.now(), days=2), KeywordClassifier())
+    with unit_of_work(session_factory) as s:
+        s.get(Watch, bad).sensitivity = "extreme"  # e.g. a hand-edited row
+    runtime = Runtime(
+        make_settings(),
+        db_engine,
+        session_factory,
+        clock,
+        KeywordClassifier(),
+        None,
+        WebhookSender(allow_private=True),
+    )
+    assert tasks.detect_watches(runtime, only_dirty=False) == 2
+    with unit_of_work(session_factory) as s:
+        assert s.get(Watch, good).detector_state is not None
+        assert s.get(Watch, bad).detector_state is None
