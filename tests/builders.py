@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.core.model import Author, RawPost
+from app.db.tables import Alert
 
 ORDINARY = [
     "Road closure on Main St this morning",
@@ -81,3 +82,22 @@ def post_json(p: RawPost) -> dict[str, Any]:
         "author": {"handle": p.author.handle, "followers": p.author.followers},
         "channel": p.channel,
     }
+
+
+def an_open_alert(alert_id: str, watch_id: str, at: datetime) -> Alert:
+    """An open negative_surge alert row, for tests that act on an existing alert."""
+    return Alert(
+        id=alert_id,
+        watch_id=watch_id,
+        kind="negative_surge",
+        state="open",
+        severity="warning",
+        opened_at=at,
+        updated_at=at,
+        last_spike_at=at,
+        last_notified_at=at,
+        notified_observed=30,
+        peak_score=5,
+        evidence={},
+        guidance={},
+    )

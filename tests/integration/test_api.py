@@ -13,10 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.db.session import unit_of_work
-from app.db.tables import Alert
 from app.runtime import Runtime
 from app.web import create_app
-from tests.builders import post_json, raw_post
+from tests.builders import an_open_alert, post_json, raw_post
 from tests.conftest import make_settings
 from tests.fakes.classifier import KeywordClassifier
 
@@ -164,23 +163,7 @@ def slack_client(session_factory, clock, db_engine):
 
 def _an_alert(factory, watch_id, clock) -> str:
     with unit_of_work(factory) as s:
-        s.add(
-            Alert(
-                id="alr_test",
-                watch_id=watch_id,
-                kind="negative_surge",
-                state="open",
-                severity="warning",
-                opened_at=clock.now(),
-                updated_at=clock.now(),
-                last_spike_at=clock.now(),
-                last_notified_at=clock.now(),
-                notified_observed=30,
-                peak_score=5,
-                evidence={},
-                guidance={},
-            )
-        )
+        s.add(an_open_alert("alr_test", watch_id, clock.now()))
     return "alr_test"
 
 

@@ -23,7 +23,7 @@ from app.services.detection import detect_watch
 from app.services.ingest import BatchRejected, ingest_batch
 from app.services.outbound import SlackTarget
 from app.services.retention import prune
-from tests.builders import NEGATIVE, POSITIVE, burst, history, raw_post
+from tests.builders import NEGATIVE, POSITIVE, an_open_alert, burst, history, raw_post
 from tests.conftest import make_settings
 from tests.fakes.classifier import KeywordClassifier
 from tests.fakes.slack_api import FakeSlack
@@ -262,23 +262,7 @@ def test_sincere_reshares_of_the_own_post_are_not_parody(session_factory, clock)
 def test_a_crashed_claim_is_sent_after_its_lease(session_factory, clock):
     wid = _watch(session_factory, clock)
     with unit_of_work(session_factory) as s:
-        s.add(
-            Alert(
-                id="alr_x",
-                watch_id=wid,
-                kind="negative_surge",
-                state="open",
-                severity="warning",
-                opened_at=clock.now(),
-                updated_at=clock.now(),
-                last_spike_at=clock.now(),
-                last_notified_at=clock.now(),
-                notified_observed=1,
-                peak_score=1,
-                evidence={},
-                guidance={},
-            )
-        )
+        s.add(an_open_alert("alr_x", wid, clock.now()))
         s.flush()
         outbox_repo.enqueue(
             s,
