@@ -7,8 +7,9 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.core.detect import SENSITIVITIES
+
 SLACK_DEFAULT_API_URL = "https://slack.com/api/"
-SENSITIVITIES = ("low", "medium", "high")
 PLACEHOLDER_WORDS = ("change-me", "changeme", "placeholder")
 
 

@@ -9,11 +9,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.core.channels import UnknownChannel, parse_spec
+from app.core.detect import SENSITIVITIES
 from app.core.normalise import normalise_handle, normalise_text
 from app.db.base import new_id
 from app.db.tables import Watch
-
-SENSITIVITIES = ("low", "medium", "high")
 
 
 class WatchInvalid(ValueError):
