@@ -41,8 +41,16 @@ def load(path: str) -> list[int]:
 
 
 def labelled(values: list[int], start: datetime) -> list[BucketCounts]:
-    return [BucketCounts(start=start + i * BUCKET, total=v, negative=v * 3 // 20,
-                         positive=v * 3 // 10, parody=v // 50) for i, v in enumerate(values)]
+    return [
+        BucketCounts(
+            start=start + i * BUCKET,
+            total=v,
+            negative=v * 3 // 20,
+            positive=v * 3 // 10,
+            parody=v // 50,
+        )
+        for i, v in enumerate(values)
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,8 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     t0 = datetime(2026, 1, 5, tzinfo=UTC)
     names = ["AAPL", "AMZN", "CRM", "CVS", "FB"]
-    series = [load(os.path.join(a.data_root, "realTweets", f"Twitter_volume_{n}.csv"))
-              for n in names]
+    series = [
+        load(os.path.join(a.data_root, "realTweets", f"Twitter_volume_{n}.csv")) for n in names
+    ]
 
     buckets = labelled(series[0], t0)
     best = float("inf")
@@ -64,22 +73,25 @@ def main(argv: list[str] | None = None) -> int:
             det.feed(b)
         best = min(best, time.perf_counter() - t)
     per_bucket = 1e6 * best / len(buckets)
-    print(f"incremental update: {per_bucket:.1f} us per bucket per watch = "
-          f"{per_bucket / SERIES_PER_WATCH:.1f} us per point per series "
-          f"({len(buckets)} buckets, best of 3)")
+    print(
+        f"incremental update: {per_bucket:.1f} us per bucket per watch = "
+        f"{per_bucket / SERIES_PER_WATCH:.1f} us per point per series "
+        f"({len(buckets)} buckets, best of 3)"
+    )
 
-    replay = buckets[:28 * 288]
+    replay = buckets[: 28 * 288]
     t = time.perf_counter()
     det = WatchDetector.new("medium")
     for b in replay:
         det.feed(b)
-    print(f"replay of 28 days ({len(replay)} buckets) for one watch: "
-          f"{time.perf_counter() - t:.3f} s")
+    print(
+        f"replay of 28 days ({len(replay)} buckets) for one watch: {time.perf_counter() - t:.3f} s"
+    )
 
     states = []
     for vals in series:
         det = WatchDetector.new("medium")
-        for b in labelled(vals[:28 * 288], t0):
+        for b in labelled(vals[: 28 * 288], t0):
             det.feed(b)
         states.append(json.dumps(det.to_state()))
     nxt = t0 + 28 * 288 * BUCKET
@@ -95,8 +107,10 @@ def main(argv: list[str] | None = None) -> int:
             det.peek(current, 0.4)
             json.dumps(det.to_state())
         best = min(best, time.perf_counter() - t)
-    print(f"detection pass over {a.watches} watches (load state, feed, peek, store): "
-          f"{best:.3f} s (best of 3)")
+    print(
+        f"detection pass over {a.watches} watches (load state, feed, peek, store): "
+        f"{best:.3f} s (best of 3)"
+    )
     return 0
 
 

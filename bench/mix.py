@@ -22,7 +22,8 @@ positive) check that a positive surge does not raise negative_surge.
 Detection follows the service: WatchDetector.feed per closed bucket, plus
 peek() on the open bucket at 2 and 4 minutes (partial counts = the bucket's
 posts arrived so far, spread evenly), and the shared episode rule
-(app.core.episodes) with the preset's quiet_buckets.  An episode is caught
+(app.core.episodes) with the preset's quiet periods (12 h for volume, 2 h
+for share kinds).  An episode is caught
 when a negative_surge spike is active (it opens an alert, or updates one that
 is already open) inside it; delay = minutes from the episode start to that
 spike (peek minute, or 5 minutes after the start of the closed bucket).  An
@@ -146,7 +147,7 @@ def build_stream(values: list[int], rng: random.Random, every_days: float, kappa
 
 def run_watch(stamps, rows, neg_eps, pos_eps, sensitivity):
     det = WatchDetector.new(sensitivity)
-    book = EpisodeBook(det.preset.quiet_buckets)
+    book = EpisodeBook(det.preset.quiet_buckets, quiet_by_kind=det.preset.quiet_by_kind())
     ep_of = {}
     for e, (a, b, _) in enumerate(neg_eps):
         for j in range(a, b + 1):

@@ -52,8 +52,9 @@ def parse_ts(text: str) -> datetime:
         return datetime.strptime(s, "%Y-%m-%d %H:%M:%S.%f")
 
 
-def detect_series(stamps: list[str], values: list[float],
-                  sensitivity: str) -> tuple[list[int], int]:
+def detect_series(
+    stamps: list[str], values: list[float], sensitivity: str
+) -> tuple[list[int], int]:
     """anomaly_score per row (1 = an alert opens there) and the irregular-row count."""
     det = WatchDetector.new(sensitivity)
     episodes = EpisodeTracker(det.preset.quiet_buckets)
@@ -116,8 +117,9 @@ def load_scorer(path: str):  # type: ignore[no-untyped-def]
     return mod
 
 
-def score(scorer_path: str, windows_path: str, data_root: str, out: str,
-          rels: list[str], sensitivity: str) -> dict[str, float]:
+def score(
+    scorer_path: str, windows_path: str, data_root: str, out: str, rels: list[str], sensitivity: str
+) -> dict[str, float]:
     ns = load_scorer(scorer_path)
     windows = ns.load_windows(windows_path)
     profiles = ns.load_profiles()
@@ -133,12 +135,16 @@ def score(scorer_path: str, windows_path: str, data_root: str, out: str,
         files = [ns.load_prepared(r, out, windows, data_root) for r in members]
         rep = ns.evaluate(files, profiles, "fixed", threshold=0.5)
         print(f"\n[{group}] {len(members)} files, threshold 0.5, sensitivity={sensitivity}")
-        print(f"  {'file':44s} {'win':>3s} {'det':>3s} {'miss':>4s} {'FP':>3s}  "
-              f"raw({PROFILE_FOR[sensitivity]})")
+        print(
+            f"  {'file':44s} {'win':>3s} {'det':>3s} {'miss':>4s} {'FP':>3s}  "
+            f"raw({PROFILE_FOR[sensitivity]})"
+        )
         prof = rep[PROFILE_FOR[sensitivity]]
         for f in prof["files"]:
-            print(f"  {f['file']:44s} {f['windows']:3d} {f['detected']:3d} {f['missed']:4d} "
-                  f"{f['fp_rows']:3d}  {f['score']:8.3f}")
+            print(
+                f"  {f['file']:44s} {f['windows']:3d} {f['detected']:3d} {f['missed']:4d} "
+                f"{f['fp_rows']:3d}  {f['score']:8.3f}"
+            )
         for pname in ("standard", "reward_low_FP_rate", "reward_low_FN_rate"):
             mark = "  <== preset profile" if pname == PROFILE_FOR[sensitivity] else ""
             print(f"  normalized {pname:20s} {rep[pname]['normalized']:7.2f}{mark}")
@@ -150,8 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data-root", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--files", nargs="*", default=None,
-                    help="relative paths (or sub-folders) under --data-root")
+    ap.add_argument(
+        "--files", nargs="*", default=None, help="relative paths (or sub-folders) under --data-root"
+    )
     ap.add_argument("--sensitivity", choices=SENSITIVITIES, default="medium")
     ap.add_argument("--windows", help="NAB windows JSON; if given, score the output")
     ap.add_argument("--scorer", default=os.path.join("..", "shared", "nab", "nabscore.py"))
@@ -176,10 +183,14 @@ def main(argv: list[str] | None = None) -> int:
             for ts, v, s in zip(stamps, values, scores, strict=True):
                 w.writerow([ts, f"{v:g}", s])
         extra = f", {irregular} irregular rows" if irregular else ""
-        print(f"{rel}: {len(values)} rows, {sum(scores)} alerts opened, "
-              f"{1e6 * dt / max(1, len(values)):.1f} us/row{extra}")
-    print(f"{len(rels)} files, {n_rows} rows in {time.perf_counter() - t_all:.2f} s "
-          f"(bucket {BUCKET}, sensitivity {a.sensitivity})")
+        print(
+            f"{rel}: {len(values)} rows, {sum(scores)} alerts opened, "
+            f"{1e6 * dt / max(1, len(values)):.1f} us/row{extra}"
+        )
+    print(
+        f"{len(rels)} files, {n_rows} rows in {time.perf_counter() - t_all:.2f} s "
+        f"(bucket {BUCKET}, sensitivity {a.sensitivity})"
+    )
     if a.windows:
         score(a.scorer, a.windows, a.data_root, a.out, rels, a.sensitivity)
     return 0

@@ -56,17 +56,36 @@ def main() -> None:
     with unit_of_work(factory) as s:
         for i in range(args.watches):
             wid = f"wch_bench{i:05d}"
-            s.add(Watch(id=wid, name=f"w{i}", terms=["x"], own_handles=[], channels=[],
-                        sensitivity="medium", created_at=start, updated_at=start,
-                        detector_stale=True, detect_dirty=False))
+            s.add(
+                Watch(
+                    id=wid,
+                    name=f"w{i}",
+                    terms=["x"],
+                    own_handles=[],
+                    channels=[],
+                    sensitivity="medium",
+                    created_at=start,
+                    updated_at=start,
+                    detector_stale=True,
+                    detect_dirty=False,
+                )
+            )
         s.flush()
         rows = []
         for i in range(args.watches):
             t = start
             while t < bucket_start(now):
                 total = rng.randrange(0, 12)
-                rows.append({"watch_id": f"wch_bench{i:05d}", "bucket_start": t, "total": total,
-                             "negative": total // 6, "positive": total // 3, "parody": 0})
+                rows.append(
+                    {
+                        "watch_id": f"wch_bench{i:05d}",
+                        "bucket_start": t,
+                        "total": total,
+                        "negative": total // 6,
+                        "positive": total // 3,
+                        "parody": 0,
+                    }
+                )
                 t += BUCKET
         s.execute(VolumeBucket.__table__.insert(), rows)
     settings = Settings(database_url=url, scheduler_enabled=False, migrate_on_start=False)
@@ -82,9 +101,11 @@ def main() -> None:
         passes.append(time.perf_counter() - t0)
     print(f"database: {engine.dialect.name}; watches: {args.watches}; history: {args.hours} h")
     print(f"first pass (replays {args.hours} h of buckets per watch): {replay:.2f} s")
-    print("steady-state pass over all watches (one new closed bucket each): "
-          + ", ".join(f"{p:.2f} s" for p in passes)
-          + f"  ->  {min(passes) * 1000 / args.watches:.2f} ms per watch")
+    print(
+        "steady-state pass over all watches (one new closed bucket each): "
+        + ", ".join(f"{p:.2f} s" for p in passes)
+        + f"  ->  {min(passes) * 1000 / args.watches:.2f} ms per watch"
+    )
     engine.dispose()
     tmp.cleanup()
 

@@ -8,14 +8,16 @@ benchmark scores exactly what the on-call would see:
 * a kind with a spike and no open episode OPENS an episode (an alert);
 * a spike while the episode is open only updates it;
 * ``quiet_buckets`` consecutive closed buckets without that kind CLOSE the
-  episode (auto-resolve); only after that can the same kind open again.
+  episode (auto-resolve); only after that can the same kind open again.  A
+  kind may have its own quiet period (``quiet_by_kind``; the detector preset's
+  ``quiet_by_kind()``: share surges end sooner than volume surges).
 
 Standard library only; the state is a small JSON-ready dict.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 OPEN = "open"
@@ -59,18 +61,27 @@ class EpisodeTracker:
 class EpisodeBook:
     """EpisodeTrackers for every kind of one watch."""
 
-    def __init__(self, quiet_buckets: int, state: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        quiet_buckets: int,
+        state: dict[str, Any] | None = None,
+        quiet_by_kind: Mapping[str, int] | None = None,
+    ) -> None:
         self.quiet_buckets = quiet_buckets
+        self.quiet_by_kind = dict(quiet_by_kind or {})
         self.trackers: dict[str, EpisodeTracker] = {}
         for kind, st in (state or {}).items():
-            self.trackers[kind] = EpisodeTracker(quiet_buckets, st["is_open"], st["quiet"])
+            self.trackers[kind] = EpisodeTracker(self.quiet_for(kind), st["is_open"], st["quiet"])
+
+    def quiet_for(self, kind: str) -> int:
+        return self.quiet_by_kind.get(kind, self.quiet_buckets)
 
     def step(self, active_kinds: Iterable[str]) -> dict[str, str]:
         """Advance every kind one closed bucket; {kind: event} for kinds with an event."""
         active = {str(k) for k in active_kinds}
         for k in active:
             if k not in self.trackers:
-                self.trackers[k] = EpisodeTracker(self.quiet_buckets)
+                self.trackers[k] = EpisodeTracker(self.quiet_for(k))
         out: dict[str, str] = {}
         for kind, tr in self.trackers.items():
             ev = tr.step(kind in active)

@@ -50,7 +50,7 @@ class OpenAlert:
 @dataclass(frozen=True, slots=True)
 class Policy:
     """quiet_for: how long without a spike closes the episode (the detector preset's
-    quiet_buckets × bucket). update_every / growth: an update is sent at most this
+    quiet_buckets_for(kind) × bucket). update_every / growth: an update is sent at most this
     often, and only when the surge grew by this factor since people were last told."""
 
     quiet_for: timedelta

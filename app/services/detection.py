@@ -102,8 +102,8 @@ def detect_watch(
         open_alerts = alerts_repo.open_alerts(session, watch.id)
     grouped = {s.kind: s for s in group_spikes(list(by_kind.values()), set(open_alerts))}
     outcome.spikes = sorted(str(k) for k in grouped)
-    policy = Policy(quiet_for=detector.preset.quiet_buckets * BUCKET)
     for kind in AlertKind:
+        policy = Policy(quiet_for=detector.preset.quiet_buckets_for(kind) * BUCKET)
         alert = open_alerts.get(kind)
         spike = grouped.get(kind)
         decision = decide(_open_view(alert), spike, now, policy)

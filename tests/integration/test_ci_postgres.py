@@ -22,7 +22,7 @@ def test_postgres_server_answers_select_1() -> None:
     if not url:
         pytest.skip(
             f"{URL_VAR} is not set: start a server with "
-            "`bash scripts/ci_postgres.sh start \"$(mktemp -d)\"` or run `bash .ci/run`"
+            '`bash scripts/ci_postgres.sh start "$(mktemp -d)"` or run `bash .ci/run`'
         )
     engine = create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": 10})
     try:

@@ -23,7 +23,15 @@ from app.services.detection import detect_watch
 from app.services.ingest import BatchRejected, ingest_batch
 from app.services.outbound import SlackTarget
 from app.services.retention import prune
-from tests.builders import NEGATIVE, POSITIVE, an_open_alert, burst, history, raw_post
+from tests.builders import (
+    NEGATIVE,
+    ORDINARY,
+    POSITIVE,
+    an_open_alert,
+    burst,
+    history,
+    raw_post,
+)
 from tests.conftest import make_settings
 from tests.fakes.classifier import KeywordClassifier
 from tests.fakes.slack_api import FakeSlack
@@ -145,6 +153,32 @@ def test_negative_surge_alerts_once_and_ack_updates_the_same_message(session_fac
     assert [e.payload["type"] for e in hooks.delivered] == ["alert.opened", "alert.acknowledged"]
     # Drained twice sends nothing twice.
     assert _drain(session_factory, clock, slack).sent == 0
+
+
+def test_a_negative_surge_resolves_after_two_quiet_hours_not_twelve(session_factory, clock):
+    wid = _watch(session_factory, clock)
+    _ingest(session_factory, clock, wid, history(clock.now(), days=8), KeywordClassifier())
+    _detect(session_factory, clock, wid)
+    clock.advance(timedelta(minutes=1))
+    _ingest(
+        session_factory, clock, wid, burst(clock.now(), 60, NEGATIVE, "neg"), KeywordClassifier()
+    )
+    assert "negative_surge" in _detect(session_factory, clock, wid).spikes
+
+    def state_after(minutes: int) -> str:
+        for step in range(minutes // 5):
+            clock.advance(timedelta(minutes=5))
+            calm = [
+                raw_post(f"calm{minutes}-{step}-{i}", ORDINARY[i], clock.now()) for i in range(2)
+            ]
+            _ingest(session_factory, clock, wid, calm, KeywordClassifier())
+            _detect(session_factory, clock, wid)
+        with unit_of_work(session_factory) as s:
+            return s.scalar(select(Alert.state).where(Alert.watch_id == wid))
+
+    # The 30-minute share window keeps the surge active for half an hour more.
+    assert state_after(60) == "open"  # the mix has been normal for half an hour only
+    assert state_after(120) == "resolved"  # normal for 2.5 hours: the crisis is over
 
 
 def test_positive_surge_raises_no_crisis_alert(session_factory, clock):

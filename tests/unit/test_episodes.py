@@ -35,3 +35,16 @@ def test_book_tracks_kinds_independently_and_round_trips() -> None:
     clone = EpisodeBook(2, book.to_state())
     assert clone.step(set()) == {"negative_surge": CLOSE}
     assert book.step({"negative_surge"}) == {"negative_surge": UPDATE}
+
+
+def test_book_gives_a_kind_its_own_quiet_period_and_keeps_it_across_state() -> None:
+    book = EpisodeBook(4, quiet_by_kind={"negative_surge": 2})
+    assert book.step({"volume_surge", "negative_surge"}) == {
+        "volume_surge": OPEN,
+        "negative_surge": OPEN,
+    }
+    assert book.step(set()) == {}
+    clone = EpisodeBook(4, book.to_state(), quiet_by_kind={"negative_surge": 2})
+    assert clone.step(set()) == {"negative_surge": CLOSE}  # 2 quiet buckets
+    assert clone.step(set()) == {}
+    assert clone.step(set()) == {"volume_surge": CLOSE}  # 4 quiet buckets

@@ -102,9 +102,7 @@ def samples(
     if kind == "negative_surge":
         stmt = stmt.where(Post.sentiment == "negative").order_by(Post.p_negative.desc())
     elif kind == "parody_surge":
-        stmt = stmt.where(_mocking()).order_by(
-            Post.parody_score.desc(), Post.p_irony.desc()
-        )
+        stmt = stmt.where(_mocking()).order_by(Post.parody_score.desc(), Post.p_irony.desc())
     else:
         stmt = stmt.order_by(Post.author_followers.desc().nulls_last(), Post.id.desc())
     return list(session.scalars(stmt.limit(limit)))
