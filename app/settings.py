@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app.core.detect import SENSITIVITIES
+from app.core.presets import SENSITIVITIES
 
 SLACK_DEFAULT_API_URL = "https://slack.com/api/"
 PLACEHOLDER_WORDS = ("change-me", "changeme", "placeholder")

@@ -61,9 +61,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from app.core.detect import SENSITIVITIES, WatchDetector  # noqa: E402
+from app.core.detect import WatchDetector  # noqa: E402
 from app.core.episodes import OPEN, EpisodeBook  # noqa: E402
 from app.core.model import AlertKind, BucketCounts  # noqa: E402
+from app.core.presets import SENSITIVITIES  # noqa: E402
 
 BASE_SHARE = 0.15
 PARODY_SHARE = 0.02

@@ -37,9 +37,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from app.core.detect import BUCKET, SENSITIVITIES, WatchDetector  # noqa: E402
+from app.core.detect import BUCKET, WatchDetector  # noqa: E402
 from app.core.episodes import OPEN, EpisodeTracker  # noqa: E402
 from app.core.model import AlertKind, BucketCounts  # noqa: E402
+from app.core.presets import SENSITIVITIES  # noqa: E402
 
 PROFILE_FOR = {"low": "reward_low_FP_rate", "medium": "standard", "high": "reward_low_FN_rate"}
 

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.core.channels import UnknownChannel, parse_spec
-from app.core.detect import SENSITIVITIES
 from app.core.normalise import normalise_handle, normalise_text
+from app.core.presets import SENSITIVITIES
 from app.db.base import new_id
 from app.db.tables import Watch
 

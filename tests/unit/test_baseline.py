@@ -1,4 +1,4 @@
-"""core.baseline: seasonal count baseline, noise estimates, label shares."""
+"""core.baseline and core.share_baseline: seasonal counts, noise estimates, label shares."""
 
 from __future__ import annotations
 
@@ -8,14 +8,8 @@ import random
 
 import pytest
 
-from app.core.baseline import (
-    RHO_PRIOR,
-    SCALES,
-    SHARE_SCALES,
-    CountBaseline,
-    ShareBaseline,
-    sqrt_score,
-)
+from app.core.baseline import SCALES, SHARE_SCALES, CountBaseline, sqrt_score
+from app.core.share_baseline import RHO_PRIOR, ShareBaseline
 
 
 def poisson(rng: random.Random, mu: float) -> int:

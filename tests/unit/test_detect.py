@@ -8,21 +8,15 @@ import json
 import math
 import random
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from app.core.detect import (
-    BUCKET,
-    MIN_HISTORY,
-    PRESETS,
-    SENSITIVITIES,
-    WatchDetector,
-)
+from app.core.detect import BUCKET, MIN_HISTORY, WatchDetector
 from app.core.episodes import OPEN, EpisodeTracker
 from app.core.model import AlertKind, BucketCounts, Spike
+from app.core.presets import PRESETS, SENSITIVITIES
 
 T0 = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday, midnight UTC
 NAB = Path(__file__).resolve().parents[3] / "shared" / "nab"
@@ -319,18 +313,12 @@ def test_feed_requires_the_next_bucket() -> None:
     assert WatchDetector.new("low").next_bucket is None
 
 
-def test_replay_of_four_weeks_is_fast() -> None:
-    hist = history(28)
-    det = WatchDetector.new("medium")
-    t = time.perf_counter()
-    run(det, hist)
-    assert time.perf_counter() - t < 2.0  # ~0.2 s on the dev machine
-
-
 def test_core_modules_are_pure() -> None:
-    for name in ("app.core.baseline", "app.core.detect", "app.core.episodes"):
-        mod = importlib.import_module(name)
-        for line in Path(mod.__file__ or "").read_text().splitlines():
+    core = Path(importlib.import_module("app.core").__file__ or "").parent
+    modules = sorted(core.glob("*.py"))
+    assert len(modules) > 10
+    for path in modules:
+        for line in path.read_text().splitlines():
             if line.startswith(("import ", "from ")):
                 top = line.split()[1].split(".")[0]
                 assert top in sys.stdlib_module_names or top in ("app", "__future__"), line
