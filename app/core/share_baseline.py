@@ -119,9 +119,18 @@ class ShareBaseline:
         tot: float,
         sums: list[tuple[float, float]] | None = None,
         rhos: list[float] | None = None,
+        ordinary_posts: float | None = None,
     ) -> None:
         """Commit one closed bucket (label posts, all posts); `sums`/`rhos` as
-        scored for this bucket (recomputed when not given)."""
+        scored for this bucket (recomputed when not given).
+
+        ordinary_posts: the most posts per bucket that are ordinary volume for
+        this watch now.  A bucket holding more (a surge of posts) does not move
+        the usual share, nor a window holding more rho: a celebration or a
+        pile-on brings a crowd with its own mix, which says nothing about the
+        usual mix or how it wanders.  On a quiet watch those are the only
+        windows busy enough to learn rho from, and a diluted share there made
+        rho 6x too high (tests/unit/test_detect.py)."""
         p = self.share()
         if tot > 0.0:
             if sums is None or rhos is None:
@@ -132,12 +141,15 @@ class ShareBaseline:
                 v = n * p * (1.0 - p)
                 if v < RHO_MIN_VAR:
                     continue
+                if ordinary_posts is not None and n > SHARE_SCALES[i] * ordinary_posts:
+                    continue
                 r = rr[i]
                 if (o - n * p) ** 2 > 0.455 * v * (1.0 + r * (n - 1.0)):
                     r *= RHO_UP
                 else:
                     r *= RHO_DOWN
                 rr[i] = RHO_MIN if r < RHO_MIN else r
+        if tot > 0.0 and (ordinary_posts is None or tot <= ordinary_posts):
             # winsorise the label count before it moves the share
             sd = math.sqrt(tot * p * (1.0 - p) * (1.0 + rhos[0] * (tot - 1.0)))
             hi = tot * p + CLIP * sd
