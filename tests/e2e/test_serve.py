@@ -3,6 +3,7 @@ with a local fake Slack Web API and a local webhook receiver that verifies signa
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -13,9 +14,11 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 import pytest
+from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import create_engine, make_url, text
 
 from tests.builders import NEGATIVE, POSITIVE, burst, history, post_json
@@ -24,6 +27,7 @@ from tests.fakes.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.e2e
 KEY = "e2e-key-0123456789abcdef"
+SLACK_SIGNING_SECRET = "e2e-slack-signing-secret-0123"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -122,6 +126,7 @@ def stack(tmp_path: Path, database_url: str) -> Iterator[tuple[Server, FakeSlack
                 "GROUNDSWELL_SLACK_BOT_TOKEN": "xoxb-e2e-token",
                 "GROUNDSWELL_SLACK_API_URL": slack.base_url,
                 "GROUNDSWELL_SLACK_DEFAULT_CHANNEL": "#comms-oncall",
+                "GROUNDSWELL_SLACK_SIGNING_SECRET": SLACK_SIGNING_SECRET,
                 "GROUNDSWELL_ALLOW_PRIVATE_TARGETS": "true",
             }
         )
@@ -137,6 +142,24 @@ def _quiet_for(seconds: float, slack: FakeSlack, hooks: WebhookReceiver) -> tupl
     before = (len(slack.calls()), len(hooks.events))
     time.sleep(seconds)
     return len(slack.calls()) - before[0], len(hooks.events) - before[1]
+
+
+def _press(server: Server, button: dict, secret: str = SLACK_SIGNING_SECRET) -> httpx.Response:
+    """What Slack sends when a person presses a button: a signed form post."""
+    payload = {
+        "type": "block_actions",
+        "user": {"id": "U0SAM", "username": "sam"},
+        "actions": [{"action_id": button["action_id"], "value": button["value"]}],
+    }
+    body = urlencode({"payload": json.dumps(payload)})
+    stamp = str(int(time.time()))
+    signature = SignatureVerifier(secret).generate_signature(timestamp=stamp, body=body)
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": signature,
+    }
+    return httpx.post(f"{server.url}/slack/interactions", content=body, headers=headers, timeout=30)
 
 
 def _for_alert(hooks: WebhookReceiver, alert_id: str) -> list:
@@ -219,8 +242,28 @@ def test_surge_to_slack_and_webhooks_and_restart_sends_nothing_twice(stack) -> N
         "alert.opened",
         "alert.acknowledged",
     ]
+    while time.monotonic() < deadline and not [c for c in slack.calls("chat.update") if c.ok]:
+        time.sleep(0.2)  # the webhook and the Slack update are separate outbox rows
     updates = [c for c in slack.calls("chat.update") if c.ok]
     assert updates and all(c.payload["ts"] == ts for c in updates)
+
+    # The Snooze button in that Slack message, pressed in Slack: a forged press
+    # is refused, a signed one snoozes the alert and updates the same message.
+    buttons = {
+        el["action_id"]: el for b in blocks if b["type"] == "actions" for el in b["elements"]
+    }
+    forged = _press(server, buttons["alert_snooze"], secret="not-the-signing-secret")
+    assert forged.status_code == 401
+    n_updates = len(updates)
+    pressed = _press(server, buttons["alert_snooze"])
+    assert pressed.status_code == 200, pressed.text
+    alert = server.api("GET", f"/api/v1/alerts/{alerts[0]['id']}").json()
+    assert alert["state"] == "snoozed", alert
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and len(slack.calls("chat.update")) <= n_updates:
+        time.sleep(0.2)
+    latest = [c for c in slack.calls("chat.update") if c.ok][-1]
+    assert latest.payload["ts"] == ts and "sam" in json.dumps(latest.payload)
 
     # A restart on the same database re-sends nothing.
     calls_before, events_before = len(slack.calls()), len(hooks.events)
