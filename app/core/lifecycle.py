@@ -35,6 +35,7 @@ class Reason(StrEnum):
     QUIETING = "quieting"
     AUTO_RESOLVED = "auto_resolved"
     NO_SPIKE = "no_spike"
+    RESOLVED_BY_PERSON = "resolved_by_person"
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +110,30 @@ def decide(
     if grew and now - current.last_notified_at >= policy.update_every:
         return Decision(Action.UPDATE, Reason.GREW, notify=True, severity=severity)
     return Decision(Action.TOUCH, Reason.STILL_RUNNING, notify=False, severity=severity)
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedAlert:
+    """The newest alert of a kind that a person resolved (not the auto-resolve)."""
+
+    last_spike_at: datetime
+    notified_observed: float
+
+
+def held_by_person(
+    resolved: ResolvedAlert | None, spike: Spike | None, now: datetime, policy: Policy
+) -> bool:
+    """A person resolved the alert while its surge was still in the detector's
+    window ("handled"): the same wave -- spikes less than `quiet_for` apart --
+    does not open a new alert and page again seconds later, unless it grew by
+    `policy.growth` over what people were last told.  The caller keeps the
+    resolved alert's last_spike_at current while it holds, so a wave that never
+    calms stays held, and the next one after a quiet period opens as usual."""
+    if resolved is None or spike is None:
+        return False
+    if now - resolved.last_spike_at >= policy.quiet_for:
+        return False
+    return spike.observed < resolved.notified_observed * policy.growth
 
 
 def check_acknowledge(state: AlertState) -> None:

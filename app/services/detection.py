@@ -13,7 +13,17 @@ from app.core.buckets import BUCKET, bucket_start
 from app.core.detect import WatchDetector
 from app.core.events import iso
 from app.core.guidance import guidance_for
-from app.core.lifecycle import Action, Decision, OpenAlert, Policy, decide, group_spikes
+from app.core.lifecycle import (
+    Action,
+    Decision,
+    OpenAlert,
+    Policy,
+    Reason,
+    ResolvedAlert,
+    decide,
+    group_spikes,
+    held_by_person,
+)
 from app.core.model import AlertKind, AlertState, BucketCounts, Severity, Spike
 from app.db.base import new_id
 from app.db.repos import alerts as alerts_repo
@@ -34,6 +44,9 @@ RECENT = 3 * BUCKET
 SAMPLE_POSTS = 3
 SILENT_ARRIVALS = timedelta(minutes=15)
 AUTO = "groundswell"
+# how far back a person's resolve can hold a still-running wave (the longest
+# quiet period of any kind: a volume episode's 12 hours)
+HELD_LOOKBACK = timedelta(hours=12)
 
 
 @dataclass(slots=True)
@@ -52,6 +65,7 @@ class Preloaded:
     watches: dict[str, Watch]
     recent: dict[str, list[BucketCounts]]
     open_alerts: dict[str, dict[AlertKind, Alert]]
+    resolved_by_person: dict[str, dict[AlertKind, Alert]]
 
 
 def preload(session: Session, watch_ids: list[str], now: datetime) -> Preloaded:
@@ -61,6 +75,9 @@ def preload(session: Session, watch_ids: list[str], now: datetime) -> Preloaded:
         watches=watches_repo.get_many(session, watch_ids),
         recent=buckets_repo.read_recent(session, watch_ids, since),
         open_alerts=alerts_repo.open_alerts_many(session, watch_ids),
+        resolved_by_person=alerts_repo.resolved_by_person_many(
+            session, watch_ids, now - HELD_LOOKBACK, AUTO
+        ),
     )
 
 
@@ -98,14 +115,23 @@ def detect_watch(
             by_kind[spike.kind] = spike
     if preloaded is not None:
         open_alerts = preloaded.open_alerts.get(watch.id, {})
+        resolved = preloaded.resolved_by_person.get(watch.id, {})
     else:
         open_alerts = alerts_repo.open_alerts(session, watch.id)
+        resolved = alerts_repo.resolved_by_person_many(
+            session, [watch.id], now - HELD_LOOKBACK, AUTO
+        )[watch.id]
     grouped = {s.kind: s for s in group_spikes(list(by_kind.values()), set(open_alerts))}
     outcome.spikes = sorted(str(k) for k in grouped)
     for kind in AlertKind:
         policy = Policy(quiet_for=detector.preset.quiet_buckets_for(kind) * BUCKET)
         alert = open_alerts.get(kind)
         spike = grouped.get(kind)
+        done = resolved.get(kind) if alert is None else None
+        if done is not None and held_by_person(_resolved_view(done), spike, now, policy):
+            done.last_spike_at = now  # the wave goes on; the person's resolve holds it
+            outcome.actions[str(kind)] = f"{Action.NONE}:{Reason.RESOLVED_BY_PERSON}"
+            continue
         decision = decide(_open_view(alert), spike, now, policy)
         if decision.action is Action.NONE:
             continue
@@ -200,6 +226,12 @@ def _open_view(alert: Alert | None) -> OpenAlert | None:
         last_notified_at=alert.last_notified_at,
         notified_observed=alert.notified_observed,
         snoozed_until=alert.snoozed_until,
+    )
+
+
+def _resolved_view(alert: Alert) -> ResolvedAlert:
+    return ResolvedAlert(
+        last_spike_at=alert.last_spike_at, notified_observed=alert.notified_observed
     )
 
 

@@ -181,6 +181,42 @@ def test_a_negative_surge_resolves_after_two_quiet_hours_not_twelve(session_fact
     assert state_after(120) == "resolved"  # normal for 2.5 hours: the crisis is over
 
 
+def test_resolving_a_running_surge_does_not_reopen_it_until_it_is_over_or_grows(
+    session_factory, clock
+):
+    wid = _watch(session_factory, clock)
+    _ingest(session_factory, clock, wid, history(clock.now(), days=8), KeywordClassifier())
+    _detect(session_factory, clock, wid)
+    clock.advance(timedelta(minutes=1))
+    _ingest(
+        session_factory, clock, wid, burst(clock.now(), 60, NEGATIVE, "neg"), KeywordClassifier()
+    )
+    _detect(session_factory, clock, wid)
+    with unit_of_work(session_factory) as s:
+        first = s.scalar(select(Alert).where(Alert.watch_id == wid))
+        alert_service.resolve(s, alert_id=first.id, by="sam", now=clock.now(), slack=SLACK)
+
+    def alerts() -> list[tuple[str, str]]:
+        with unit_of_work(session_factory) as s:
+            rows = s.scalars(select(Alert).where(Alert.watch_id == wid).order_by(Alert.opened_at))
+            return [(a.kind, a.state) for a in rows]
+
+    # The same wave, still in the detector's window: sam said it is handled.
+    clock.advance(timedelta(seconds=30))
+    outcome = _detect(session_factory, clock, wid)
+    assert "negative_surge" in outcome.spikes
+    assert outcome.actions.get("negative_surge") == "none:resolved_by_person"
+    assert alerts() == [("negative_surge", "resolved")]
+
+    # It grows to three times what sam saw: that is news, a new alert opens.
+    clock.advance(timedelta(seconds=30))
+    _ingest(
+        session_factory, clock, wid, burst(clock.now(), 150, NEGATIVE, "neg2"), KeywordClassifier()
+    )
+    _detect(session_factory, clock, wid)
+    assert alerts() == [("negative_surge", "resolved"), ("negative_surge", "open")]
+
+
 def test_positive_surge_raises_no_crisis_alert(session_factory, clock):
     wid = _watch(session_factory, clock)
     _ingest(session_factory, clock, wid, history(clock.now(), days=8), KeywordClassifier())

@@ -12,12 +12,14 @@ from app.core.lifecycle import (
     OpenAlert,
     Policy,
     Reason,
+    ResolvedAlert,
     TransitionRefused,
     check_acknowledge,
     check_resolve,
     check_snooze,
     decide,
     group_spikes,
+    held_by_person,
     severity_for,
 )
 from app.core.model import AlertKind, AlertState, Severity, Spike
@@ -136,3 +138,21 @@ def test_people_commands_check_the_state() -> None:
     with pytest.raises(CommandInvalid):
         check_snooze(AlertState.OPEN, NOW + timedelta(days=8), NOW)
     assert check_snooze(AlertState.OPEN, NOW + timedelta(hours=2), NOW) == NOW + timedelta(hours=2)
+
+
+@pytest.mark.parametrize(
+    ("last_spike_ago", "observed", "held"),
+    [
+        (timedelta(minutes=1), 30.0, True),  # the same wave, same size: stays resolved
+        (timedelta(minutes=1), 44.0, True),  # grown, but under 1.5x what people saw
+        (timedelta(minutes=1), 45.0, False),  # grown 1.5x: a new alert
+        (timedelta(minutes=30), 30.0, False),  # quiet for quiet_for: a new wave
+    ],
+)
+def test_a_person_resolving_a_running_wave_holds_it(
+    last_spike_ago: timedelta, observed: float, held: bool
+) -> None:
+    done = ResolvedAlert(last_spike_at=NOW - last_spike_ago, notified_observed=30.0)
+    assert held_by_person(done, spike(observed=observed), NOW, POLICY) is held
+    assert held_by_person(None, spike(), NOW, POLICY) is False
+    assert held_by_person(done, None, NOW, POLICY) is False

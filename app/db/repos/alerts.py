@@ -26,6 +26,27 @@ def open_alerts_many(session: Session, watch_ids: list[str]) -> dict[str, dict[A
     return out
 
 
+def resolved_by_person_many(
+    session: Session, watch_ids: list[str], since: datetime, auto: str
+) -> dict[str, dict[AlertKind, Alert]]:
+    """Per watch and kind, the newest alert a person (not `auto`) resolved whose
+    surge was still seen at or after `since`."""
+    stmt = (
+        select(Alert)
+        .where(
+            Alert.watch_id.in_(watch_ids),
+            Alert.state == AlertState.RESOLVED.value,
+            Alert.resolved_by != auto,
+            Alert.last_spike_at >= since,
+        )
+        .order_by(Alert.resolved_at)
+    )
+    out: dict[str, dict[AlertKind, Alert]] = {w: {} for w in watch_ids}
+    for a in session.scalars(stmt):
+        out[a.watch_id][AlertKind(a.kind)] = a  # ordered: the newest wins
+    return out
+
+
 def get(session: Session, alert_id: str, *, for_update: bool = False) -> Alert | None:
     stmt = select(Alert).where(Alert.id == alert_id)
     if for_update:
