@@ -84,6 +84,17 @@ def _drain(factory, clock, slack):
     )
 
 
+def _surge_after_history(factory, clock, texts, n):
+    """A watch with 8 days of ordinary traffic, then a burst of `n` posts: (watch id,
+    the outcome of the detection pass right after the burst)."""
+    wid = _watch(factory, clock)
+    _ingest(factory, clock, wid, history(clock.now(), days=8), KeywordClassifier())
+    _detect(factory, clock, wid)
+    clock.advance(timedelta(minutes=1))
+    _ingest(factory, clock, wid, burst(clock.now(), n, texts, "burst"), KeywordClassifier())
+    return wid, _detect(factory, clock, wid)
+
+
 def test_ingest_is_idempotent_and_counts_by_event_time(session_factory, clock):
     wid = _watch(session_factory, clock)
     posts = [
@@ -156,14 +167,8 @@ def test_negative_surge_alerts_once_and_ack_updates_the_same_message(session_fac
 
 
 def test_a_negative_surge_resolves_after_two_quiet_hours_not_twelve(session_factory, clock):
-    wid = _watch(session_factory, clock)
-    _ingest(session_factory, clock, wid, history(clock.now(), days=8), KeywordClassifier())
-    _detect(session_factory, clock, wid)
-    clock.advance(timedelta(minutes=1))
-    _ingest(
-        session_factory, clock, wid, burst(clock.now(), 60, NEGATIVE, "neg"), KeywordClassifier()
-    )
-    assert "negative_surge" in _detect(session_factory, clock, wid).spikes
+    wid, outcome = _surge_after_history(session_factory, clock, NEGATIVE, 60)
+    assert "negative_surge" in outcome.spikes
 
     def state_after(minutes: int) -> str:
         for step in range(minutes // 5):
@@ -184,14 +189,7 @@ def test_a_negative_surge_resolves_after_two_quiet_hours_not_twelve(session_fact
 def test_resolving_a_running_surge_does_not_reopen_it_until_it_is_over_or_grows(
     session_factory, clock
 ):
-    wid = _watch(session_factory, clock)
-    _ingest(session_factory, clock, wid, history(clock.now(), days=8), KeywordClassifier())
-    _detect(session_factory, clock, wid)
-    clock.advance(timedelta(minutes=1))
-    _ingest(
-        session_factory, clock, wid, burst(clock.now(), 60, NEGATIVE, "neg"), KeywordClassifier()
-    )
-    _detect(session_factory, clock, wid)
+    wid, _ = _surge_after_history(session_factory, clock, NEGATIVE, 60)
     with unit_of_work(session_factory) as s:
         first = s.scalar(select(Alert).where(Alert.watch_id == wid))
         alert_service.resolve(s, alert_id=first.id, by="sam", now=clock.now(), slack=SLACK)
@@ -218,14 +216,7 @@ def test_resolving_a_running_surge_does_not_reopen_it_until_it_is_over_or_grows(
 
 
 def test_positive_surge_raises_no_crisis_alert(session_factory, clock):
-    wid = _watch(session_factory, clock)
-    _ingest(session_factory, clock, wid, history(clock.now(), days=8), KeywordClassifier())
-    _detect(session_factory, clock, wid)
-    clock.advance(timedelta(minutes=1))
-    _ingest(
-        session_factory, clock, wid, burst(clock.now(), 80, POSITIVE, "pos"), KeywordClassifier()
-    )
-    outcome = _detect(session_factory, clock, wid)
+    wid, outcome = _surge_after_history(session_factory, clock, POSITIVE, 80)
     assert "negative_surge" not in outcome.spikes
     assert "parody_surge" not in outcome.spikes
     with unit_of_work(session_factory) as s:
