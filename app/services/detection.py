@@ -25,6 +25,7 @@ from app.core.lifecycle import (
     held_by_person,
 )
 from app.core.model import AlertKind, AlertState, BucketCounts, Severity, Spike
+from app.core.presets import PRESETS
 from app.db.base import new_id
 from app.db.repos import alerts as alerts_repo
 from app.db.repos import buckets as buckets_repo
@@ -44,9 +45,9 @@ RECENT = 3 * BUCKET
 SAMPLE_POSTS = 3
 SILENT_ARRIVALS = timedelta(minutes=15)
 AUTO = "groundswell"
-# how far back a person's resolve can hold a still-running wave (the longest
-# quiet period of any kind: a volume episode's 12 hours)
-HELD_LOOKBACK = timedelta(hours=12)
+# how far back a person's resolve can hold a still-running wave: the longest
+# quiet period of any kind and preset
+HELD_LOOKBACK = BUCKET * max(max(p.quiet_buckets, p.share_quiet_buckets) for p in PRESETS.values())
 
 
 @dataclass(slots=True)
