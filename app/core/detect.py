@@ -26,7 +26,9 @@ parody_surge    minutes above its usual share (``share_baseline.ShareBaseline``)
                 the label count).  The 5- and 15-minute windows count only
                 when the previous closed bucket also scored over the bar
                 (any window; see SHARE_PERSIST below).  A surge of positive or
-                neutral posts lowers these shares, so it cannot fire them.
+                neutral posts lowers these shares, so it cannot fire them, and
+                the usual share is learnt from ordinary-volume buckets only
+                (ORDINARY_RATIO), so it cannot teach them either.
 channel_silent  a normally busy watch drops to near zero: consecutive
                 buckets each below ``SILENT_FRACTION`` of expectation whose
                 expectations add up to ``silent_mass`` posts (at least
