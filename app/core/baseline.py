@@ -28,7 +28,7 @@ alerting thresholds live in ``app.core.presets``.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Self
 
 BUCKETS_PER_HOUR = 12
 BUCKETS_PER_DAY = 288
@@ -105,7 +105,25 @@ def sqrt_score(observed: float, expected: float, phi: float) -> float:
     return d / math.sqrt(1.0 + phi * expected)
 
 
-class CountBaseline:
+class SlotState:
+    """to_state / from_state for a baseline whose whole state is its __slots__
+    (numbers and lists of numbers: JSON-ready as they are)."""
+
+    __slots__: tuple[str, ...] = ()
+
+    def to_state(self) -> dict[str, Any]:
+        return {s: getattr(self, s) for s in self.__slots__}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Self:
+        obj = cls()
+        for s in cls.__slots__:
+            v = state[s]
+            setattr(obj, s, list(v) if isinstance(v, list) else v)
+        return obj
+
+
+class CountBaseline(SlotState):
     """Seasonal level + noise model of one count series (see module doc)."""
 
     __slots__ = (
@@ -235,15 +253,3 @@ class CountBaseline:
             self.ring_obs, self.sum_obs, x, self.ring_exp, self.sum_exp, expected, self.pos, SCALES
         )
         self.pos = (self.pos + 1) % len(self.ring_obs)
-
-    # -- persistence -------------------------------------------------------
-    def to_state(self) -> dict[str, Any]:
-        return {s: getattr(self, s) for s in self.__slots__}
-
-    @classmethod
-    def from_state(cls, state: dict[str, Any]) -> CountBaseline:
-        obj = cls()
-        for s in cls.__slots__:
-            v = state[s]
-            setattr(obj, s, list(v) if isinstance(v, list) else v)
-        return obj

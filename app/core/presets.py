@@ -8,8 +8,7 @@ take the level names from ``SENSITIVITIES``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 from app.core.model import AlertKind
 
@@ -105,8 +104,3 @@ PRESETS: dict[str, Preset] = {
         silent_mass=30.0,
     ),
 }
-
-
-def preset_dict(sensitivity: str) -> dict[str, Any]:
-    """The preset as plain data (for evidence / API display)."""
-    return asdict(PRESETS[sensitivity])

@@ -13,9 +13,15 @@ baseline (``app.core.baseline``), JSON-serialisable, standard library only.
 from __future__ import annotations
 
 import math
-from typing import Any
 
-from app.core.baseline import BUCKETS_PER_DAY, CLIP, SHARE_SCALES, alpha, push_windows
+from app.core.baseline import (
+    BUCKETS_PER_DAY,
+    CLIP,
+    SHARE_SCALES,
+    SlotState,
+    alpha,
+    push_windows,
+)
 
 # Usual label share: half-life two days.
 ALPHA_SHARE = alpha(BUCKETS_PER_DAY * 2)
@@ -39,7 +45,7 @@ RHO_UP = math.exp(RHO_STEP)
 RHO_DOWN = math.exp(-RHO_STEP)
 
 
-class ShareBaseline:
+class ShareBaseline(SlotState):
     """Usual share of one label among all posts, with beta-binomial noise.
 
     share = (EW sum of label posts + prior) / (EW sum of all posts + prior).
@@ -167,14 +173,3 @@ class ShareBaseline:
             SHARE_SCALES,
         )
         self.pos = (self.pos + 1) % len(self.ring_lab)
-
-    def to_state(self) -> dict[str, Any]:
-        return {s: getattr(self, s) for s in self.__slots__}
-
-    @classmethod
-    def from_state(cls, state: dict[str, Any]) -> ShareBaseline:
-        obj = cls()
-        for s in cls.__slots__:
-            v = state[s]
-            setattr(obj, s, list(v) if isinstance(v, list) else v)
-        return obj
