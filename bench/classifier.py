@@ -8,6 +8,8 @@ Validation trusted for each task (nothing here sees a test set):
   sources before twitter-2016test and scored on twitter-2016test (macro recall,
   with the stored class bias).  `--quick` prints the figure recorded in the
   manifest by `groundswell train` instead (same protocol).
+  If the model was distilled, the same teacher soft labels are used
+  (models/teacher, checked by sha256).
 - irony, offensive: the shipped model on the `val` split (F1 of the irony
   class; macro-F1), with the thresholds stored in the artifact.
 Throughput is measured pinned to one CPU with BLAS threads set to 1.
@@ -96,6 +98,12 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "tweets")
     ap.add_argument("--model", type=Path, default=ROOT / "models")
     ap.add_argument("--quick", action="store_true", help="sentiment: manifest figure, no re-train")
+    ap.add_argument(
+        "--teacher",
+        type=Path,
+        default=ROOT / "models" / "teacher",
+        help="the soft labels the model was distilled from (for the re-train)",
+    )
     args = ap.parse_args()
 
     model_dir = resolve_model_dir(args.model)
@@ -133,7 +141,14 @@ def main() -> int:
         from app.ml.train import TrainConfig, sentiment_out_of_time
 
         cfg = TrainConfig.from_dict(manifest["config"])
-        s = sentiment_out_of_time(args.data, cfg, bias=manifest["sentiment_bias"])
+        soft = None
+        if manifest["config"].get("teacher_sha256"):
+            from app.ml.soft_labels import load
+
+            soft, teacher = load(args.teacher, args.data)
+            if teacher["sha256"] != manifest["config"]["teacher_sha256"]:
+                sys.exit(f"{args.teacher}: not the soft labels this model was distilled from")
+        s = sentiment_out_of_time(args.data, cfg, bias=manifest["sentiment_bias"], soft=soft)
         rows.append(
             (
                 "sentiment",

