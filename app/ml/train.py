@@ -49,7 +49,7 @@ from app.ml.datasets import (
 )
 from app.ml.features import LEX_NAMES, TweetFeaturizer
 from app.ml.nbsvm import NBSVM, LinearScores, SoftTargets, StackedNBSVM
-from app.ml.soft_labels import TRANSFER, key
+from app.ml.soft_labels import AUGMENT_ROUNDS, TRANSFER, aug_key, augment, key
 
 SEED = 20261124
 
@@ -120,18 +120,32 @@ SoftLabels = dict[str, np.ndarray]
 
 
 def soft_targets(
-    task: str, data_dir: Path, feat: TweetFeaturizer, soft: SoftLabels | None, cfg: TrainConfig
+    task: str,
+    data_dir: Path,
+    feat: TweetFeaturizer,
+    soft: SoftLabels | None,
+    cfg: TrainConfig,
+    augmented: dict[str, np.ndarray] | None = None,
 ) -> SoftTargets | None:
     """The teacher's transfer rows for `task`'s head, or None (no store, no teacher
-    for this task, or distillation switched off)."""
+    for this task, or distillation switched off).  `augmented`: split → row mask of
+    the task's own tweets whose perturbed copies (`augment`) join the transfer
+    rows; only rows the head itself trains on (never a validation row)."""
     if soft is None or cfg.distil_weight == 0 or task not in TRANSFER:
         return None
     keys = [key(task, t, split) for t, split in TRANSFER[task]]
     if any(k not in soft for k in keys):
         return None
     texts = _texts(*(read_split(data_dir, t, split) for t, split in TRANSFER[task]))
-    P = np.vstack([soft[k] for k in keys])
-    return SoftTargets(feat.transform(texts), P, cfg.distil_weight)
+    probs = [soft[k] for k in keys]
+    for split, mask in (augmented or {}).items():
+        own = read_split(data_dir, task, split).texts
+        rows = np.flatnonzero(mask)
+        for r in range(AUGMENT_ROUNDS.get(task, 0)):
+            if aug_key(task, split, r) in soft:
+                texts.extend(augment(own[i], r) for i in rows)
+                probs.append(soft[aug_key(task, split, r)][rows])
+    return SoftTargets(feat.transform(texts), np.vstack(probs), cfg.distil_weight)
 
 
 def drop_soft_targets(head: CalibratedClassifierCV) -> None:
@@ -158,7 +172,7 @@ def sentiment_out_of_time(
     src = np.asarray(sent.sources)
     old, oot = subset(sent, src != OOT_SOURCE), subset(sent, src == OOT_SOURCE)
     feat = make_featurizer(cfg).fit(_texts(old, iro, off))
-    transfer = soft_targets("sentiment", data_dir, feat, soft, cfg)
+    transfer = soft_targets("sentiment", data_dir, feat, soft, cfg, {"train": src != OOT_SOURCE})
     head = make_head("sentiment", cfg, soft=transfer).fit(feat.transform(old.texts), old.y)
     proba = head.predict_proba(feat.transform(oot.texts))
     if bias is None:
@@ -263,7 +277,8 @@ def train(
     thresholds: dict[str, float] = {}
     X_sent = feat.transform(_texts(sent, sent_val))
     y_sent = np.concatenate([sent.y, sent_val.y])
-    transfer = soft_targets("sentiment", data_dir, feat, soft, cfg)
+    every = {"train": np.ones(len(sent.texts), bool), "val": np.ones(len(sent_val.texts), bool)}
+    transfer = soft_targets("sentiment", data_dir, feat, soft, cfg, every)
     heads["sentiment"] = make_head("sentiment", cfg, soft=transfer).fit(X_sent, y_sent)
     drop_soft_targets(heads["sentiment"])
     progress("sentiment head fitted on train + val")

@@ -126,3 +126,35 @@ def test_teacher_input_masks_handles_and_urls() -> None:
         # a teacher never labels its own task's tweets: they hold the validation
         # (offensive val, twitter-2016test inside sentiment train)
         assert all(task != teacher for task, _ in files)
+
+
+def test_augmented_copies_are_deterministic_perturbations() -> None:
+    text = "the new bus timetable starts on monday so plan your trip with us today"
+    first = soft_labels.augment(text, 0)
+    assert first == soft_labels.augment(text, 0)  # seeded by (round, text), not by order
+    assert first != text and soft_labels.augment(text, 1) != first
+    words = text.split()
+    it = iter(words)
+    assert all(w in it for w in first.split())  # a subsequence: words dropped, none added
+    assert soft_labels.augment("too short", 0) == "too short"
+
+
+def test_only_the_masked_rows_are_augmented(tmp_path: Path) -> None:
+    from app.ml.train import make_featurizer, soft_targets
+
+    data = make_tiny_data(tmp_path / "data")
+    store = _store(data, tmp_path / "teacher")
+    arrays, _ = soft_labels.load(store, data)
+    sent = read_split(data, "sentiment", "train")
+    rounds = soft_labels.AUGMENT_ROUNDS["sentiment"]
+    for r in range(rounds):
+        arrays[soft_labels.aug_key("sentiment", "train", r)] = np.tile(
+            [0.0, 0.0, 1.0], (len(sent.texts), 1)
+        )
+    feat = make_featurizer(TINY).fit(sent.texts)
+    plain = soft_targets("sentiment", data, feat, arrays, TINY)
+    mask = np.asarray(sent.sources) != "twitter-2016test"
+    taught = soft_targets("sentiment", data, feat, arrays, TINY, {"train": mask})
+    assert taught.X.shape[0] == plain.X.shape[0] + rounds * int(mask.sum())
+    assert (taught.P[plain.X.shape[0] :, 2] == 1.0).all()
+    assert 0 < mask.sum() < len(mask)
