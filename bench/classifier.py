@@ -141,14 +141,24 @@ def main() -> int:
         from app.ml.train import TrainConfig, sentiment_out_of_time
 
         cfg = TrainConfig.from_dict(manifest["config"])
-        soft = None
+        soft, vectors = None, None
         if manifest["config"].get("teacher_sha256"):
+            from app.ml import word_vectors
             from app.ml.soft_labels import load
 
             soft, teacher = load(args.teacher, args.data)
             if teacher["sha256"] != manifest["config"]["teacher_sha256"]:
                 sys.exit(f"{args.teacher}: not the soft labels this model was distilled from")
-        s = sentiment_out_of_time(args.data, cfg, bias=manifest["sentiment_bias"], soft=soft)
+            if manifest["config"].get("word_vectors_sha256"):
+                if (
+                    teacher.get("word_vectors", {}).get("sha256")
+                    != manifest["config"]["word_vectors_sha256"]
+                ):
+                    sys.exit(f"{args.teacher}: not the word vectors this model was trained with")
+                vectors = word_vectors.load(args.teacher, teacher)
+        s = sentiment_out_of_time(
+            args.data, cfg, bias=manifest["sentiment_bias"], soft=soft, vectors=vectors
+        )
         rows.append(
             (
                 "sentiment",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -56,6 +57,11 @@ def register(sub: Any) -> None:
         default=None,
         help="keep the fine-tuned teachers here (<task>.pt) and reuse them when present",
     )
+    p.add_argument(
+        "--word-vectors-only",
+        action="store_true",
+        help="only (re)build the word-vector table of the store in --out",
+    )
     p.set_defaults(func=cmd_teach)
 
     p = sub.add_parser("classify", help="label posts: one text per line in, one JSON per line out")
@@ -86,23 +92,27 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"error: no labelled tweets under {data}", file=sys.stderr)
         return 2
     digest = data_digest(data)
-    soft, teacher = None, None
+    soft, teacher, vectors = None, None, None
     if not args.no_teacher:
+        from app.ml import word_vectors
         from app.ml.soft_labels import SoftLabelError, load
 
         try:
             soft, teacher = load(args.teacher, data)
-        except SoftLabelError as exc:
+            vectors = word_vectors.load(args.teacher, teacher)
+        except (SoftLabelError, word_vectors.WordVectorError) as exc:
             print(f"error: {exc} (or pass --no-teacher)", file=sys.stderr)
             return 2
-    # version: date, data digest and (when distilled) the teacher labels' digest
+    # version: date, data digest and (when distilled) the teacher store's digest
     version = f"{time.strftime('%Y%m%d')}-{digest[:8]}"
     if teacher is not None:
-        version += f"-t{teacher['sha256'][:6]}"
+        version += f"-t{teacher_digest(teacher)[:6]}"
     out = args.out or Path("models") / MODEL_NAME / version
-    result = train(data, soft=soft)
+    result = train(data, soft=soft, vectors=vectors)
     if teacher is not None:
         result["config"]["teacher_sha256"] = teacher["sha256"]
+        if vectors is not None:
+            result["config"]["word_vectors_sha256"] = teacher["word_vectors"]["sha256"]
     write_artifact(
         out,
         result["model"],
@@ -116,13 +126,25 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def teacher_digest(manifest: dict[str, Any]) -> str:
+    """The soft labels' sha256, or with a word-vector table the sha256 of both digests."""
+    if "word_vectors" not in manifest:
+        return str(manifest["sha256"])
+    both = f"{manifest['sha256']}:{manifest['word_vectors']['sha256']}"
+    return hashlib.sha256(both.encode()).hexdigest()
+
+
 def cmd_teach(args: argparse.Namespace) -> int:
-    from app.ml.teacher import TeacherConfig, teach
+    from app.ml.teacher import TeacherConfig, teach, teach_word_vectors
 
     if not (Path(args.data) / "sentiment" / "train.tsv").is_file():
         print(f"error: no labelled tweets under {args.data}", file=sys.stderr)
         return 2
-    manifest = teach(
+    run = teach_word_vectors if args.word_vectors_only else teach
+    if args.word_vectors_only and not (Path(args.out) / "manifest.json").is_file():
+        print(f"error: no soft-label store in {args.out} to add word vectors to", file=sys.stderr)
+        return 2
+    manifest = run(
         Path(args.data),
         Path(args.out),
         tuple(args.tasks),
@@ -130,7 +152,7 @@ def cmd_teach(args: argparse.Namespace) -> int:
         log=lambda m: print(m, file=sys.stderr, flush=True),
         checkpoints=args.checkpoints,
     )
-    print(json.dumps(manifest["teacher_val"], indent=2, sort_keys=True))
+    print(json.dumps(manifest.get("teacher_val", manifest), indent=2, sort_keys=True))
     return 0
 
 

@@ -27,10 +27,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
+
+if TYPE_CHECKING:
+    from app.ml.word_vectors import WordVectors
 
 from app.ml.tweet_text import (  # noqa: F401  (normalise is public here too)
     CLAUSE_ENDS,
@@ -197,11 +201,13 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
         char_bits: int = 19,
         char_ns: tuple[int, ...] = (2, 3, 4, 5),
         use_lexicon: bool = True,
+        word_vectors: WordVectors | None = None,
     ) -> None:
         self.word_bits = word_bits
         self.char_bits = char_bits
         self.char_ns = char_ns
         self.use_lexicon = use_lexicon
+        self.word_vectors = word_vectors  # dense block after the lexicon columns
 
     # -- hashing
 
@@ -311,6 +317,7 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
 
     def __setstate__(self, state: dict) -> None:
         state.setdefault("char_ns", (2, 3, 4, 5))
+        state.setdefault("word_vectors", None)
         self.__dict__.update(state)
         self._setup_keys()
 
@@ -320,8 +327,13 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
     # -- sklearn API
 
     @property
+    def n_dense_(self) -> int:
+        """Dense columns after the hashed blocks: lexicon features, then word vectors."""
+        return len(LEX_NAMES) + (0 if self.word_vectors is None else self.word_vectors.dims)
+
+    @property
     def n_features_(self) -> int:
-        return (1 << self.word_bits) + (1 << self.char_bits) + len(LEX_NAMES)
+        return (1 << self.word_bits) + (1 << self.char_bits) + self.n_dense_
 
     def _blocks(
         self, texts: Sequence[str]
@@ -330,7 +342,11 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
             self._setup_keys()
         batch = _Batch(normalise_batch(texts))
         streams, tok = self._hashed(batch)
-        return streams, self._lexicon(batch, tok)
+        lex = self._lexicon(batch, tok)
+        if self.word_vectors is None:
+            return streams, lex
+        vec = self.word_vectors.embed(tok["th"], tok["td"], batch.n_docs)
+        return streams, np.hstack([lex, vec])
 
     def fit(self, X: Iterable[str], y: object = None) -> TweetFeaturizer:
         texts = list(X)

@@ -161,6 +161,107 @@ def predict(net: Any, tok: Any, texts: list[str], max_len: int = 64) -> np.ndarr
     return res
 
 
+# ---------------------------------------------------------------- word vectors
+
+WORD_DIMS = 128  # PCA of the teachers' concatenated word vectors (app.ml.word_vectors)
+WORDSEGMENT_TOP = 100_000
+_WORDY = re.compile(r"[a-z0-9]")
+
+
+def word_list(data_dir: Path) -> tuple[list[str], np.ndarray]:
+    """(sorted words, their counts in the training texts).  The words: normalised
+    tokens seen twice in the texts every validation allows (sentiment train
+    without twitter-2016test, irony and offensive train) and the 100k most
+    frequent words of the `wordsegment` package (Google web counts)."""
+    import collections
+
+    import wordsegment
+
+    from app.ml.tweet_text import normalise_batch
+
+    sent = read_split(data_dir, "sentiment", "train")
+    old = subset(sent, np.asarray(sent.sources) != OOT_SOURCE)
+    texts = old.texts + read_split(data_dir, "irony", "train").texts
+    texts += read_split(data_dir, "offensive", "train").texts
+    counts: collections.Counter = collections.Counter()
+    for s in range(0, len(texts), 2000):
+        for t in normalise_batch(texts[s : s + 2000]):
+            counts.update(t.split())
+    words = set()
+    with open(Path(wordsegment.__file__).parent / "unigrams.txt", encoding="utf-8") as fh:
+        for i, line in enumerate(fh):
+            if i >= WORDSEGMENT_TOP:
+                break
+            words.add(line.split("\t")[0])
+    for w, n in counts.items():
+        if n >= 2 and _WORDY.search(w) and not w.startswith("<") and w != "@user" and len(w) <= 30:
+            words.add(w)
+    ordered = sorted(words)
+    return ordered, np.array([counts.get(w, 0) for w in ordered], dtype=np.int64)
+
+
+def word_vectors(net: Any, tok: Any, words: list[str]) -> np.ndarray:
+    """Each word alone (hashtags without '#') through the teacher's encoder,
+    mean-pooled: the vector its head reads.  (len(words), hidden) float32."""
+    import torch
+
+    texts = [w[1:] if w.startswith("#") and len(w) > 1 else w for w in words]
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    out = np.zeros((len(texts), net.enc.config.hidden_size), dtype=np.float32)
+    net.eval()
+    with torch.inference_mode():
+        for s in range(0, len(order), 512):
+            idx = order[s : s + 512]
+            enc = tok(
+                [texts[i] for i in idx],
+                padding=True,
+                truncation=True,
+                max_length=16,
+                return_tensors="pt",
+            )
+            h = net.enc(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])
+            m = enc["attention_mask"].unsqueeze(-1).float()
+            out[idx] = ((h.last_hidden_state * m).sum(1) / m.sum(1).clamp(min=1)).numpy()
+    return out
+
+
+def teach_word_vectors(
+    data_dir: Path,
+    out: Path,
+    tasks: tuple[str, ...],
+    cfg: TeacherConfig,
+    log: Any = print,
+    checkpoints: Path | None = None,
+    teachers: dict[str, tuple[Any, Any]] | None = None,
+) -> dict[str, Any]:
+    """Add the word-vector table to the store in `out` (its manifest must exist):
+    every teacher's word vectors, concatenated, PCA to WORD_DIMS."""
+    from app.ml import word_vectors as wv
+
+    words, counts = word_list(data_dir)
+    parts = []
+    for task in tasks:
+        if teachers and task in teachers:
+            net, tok = teachers[task]
+        else:
+            net, tok = _teacher(
+                task, _train_split(data_dir, task), cfg, base_model_dir(), checkpoints, log
+            )
+        t0 = time.time()
+        parts.append(word_vectors(net, tok, words))
+        log(f"{task}: word vectors for {len(words)} words ({time.time() - t0:.0f}s)")
+    info = {"tasks": list(tasks), "dims": WORD_DIMS, "wordsegment_top": WORDSEGMENT_TOP}
+    digest = wv.save(out, words, wv.reduce(np.hstack(parts), WORD_DIMS), counts, info)
+    return dict(info, sha256=digest, n_words=len(words))
+
+
+def _train_split(data_dir: Path, task: str) -> Any:
+    if task == "sentiment":
+        sent = read_split(data_dir, "sentiment", "train")
+        return subset(sent, np.asarray(sent.sources) != OOT_SOURCE)
+    return read_split(data_dir, task, "train")
+
+
 def _teacher(
     task: str, train: Any, cfg: TeacherConfig, base: Path, checkpoints: Path | None, log: Any
 ) -> tuple[Any, Any]:
@@ -198,16 +299,17 @@ def teach(
     base = base_model_dir()
     arrays: dict[str, np.ndarray] = {}
     report: dict[str, Any] = {}
+    teachers: dict[str, tuple[Any, Any]] = {}
     for task in tasks:
         if task == "sentiment":
             sent = read_split(data_dir, "sentiment", "train")
-            src = np.asarray(sent.sources)
-            train, val = subset(sent, src != OOT_SOURCE), subset(sent, src == OOT_SOURCE)
+            val = subset(sent, np.asarray(sent.sources) == OOT_SOURCE)
             how = f"out of time ({OOT_SOURCE}), macro recall, argmax"
         else:
-            train, val = read_split(data_dir, task, "train"), read_split(data_dir, task, "val")
+            val = read_split(data_dir, task, "val")
             how = "val split, official metric at argmax"
-        net, tok = _teacher(task, train, cfg, base, checkpoints, log)
+        net, tok = _teacher(task, _train_split(data_dir, task), cfg, base, checkpoints, log)
+        teachers[task] = (net, tok)
         p_val = predict(net, tok, val.texts, cfg.max_len)
         report[task] = {
             "validation": how,
@@ -237,4 +339,7 @@ def teach(
         "teacher_val": report,
     }
     save(out, arrays, manifest)
+    manifest["word_vectors"] = teach_word_vectors(
+        data_dir, out, tasks, cfg, log, checkpoints, teachers
+    )
     return manifest

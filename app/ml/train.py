@@ -47,9 +47,10 @@ from app.ml.datasets import (
     read_split,
     subset,
 )
-from app.ml.features import LEX_NAMES, TweetFeaturizer
+from app.ml.features import TweetFeaturizer
 from app.ml.nbsvm import NBSVM, LinearScores, SoftTargets, StackedNBSVM
 from app.ml.soft_labels import AUGMENT_ROUNDS, TRANSFER, aug_key, augment, key
+from app.ml.word_vectors import WordVectors
 
 SEED = 20261124
 
@@ -112,8 +113,8 @@ class Progress:
         self.stream.flush()
 
 
-def make_featurizer(cfg: TrainConfig) -> TweetFeaturizer:
-    return TweetFeaturizer(cfg.word_bits, cfg.char_bits, tuple(cfg.char_ns))
+def make_featurizer(cfg: TrainConfig, vectors: WordVectors | None = None) -> TweetFeaturizer:
+    return TweetFeaturizer(cfg.word_bits, cfg.char_bits, tuple(cfg.char_ns), word_vectors=vectors)
 
 
 SoftLabels = dict[str, np.ndarray]
@@ -160,6 +161,7 @@ def sentiment_out_of_time(
     *,
     bias: list[float] | None = None,
     soft: SoftLabels | None = None,
+    vectors: WordVectors | None = None,
 ) -> dict[str, Any]:
     """Sentiment validation out of time: featurizer and head fitted on the sources
     before twitter-2016test (plus the irony/offensive training texts for the
@@ -171,9 +173,10 @@ def sentiment_out_of_time(
     off = read_split(data_dir, "offensive", "train")
     src = np.asarray(sent.sources)
     old, oot = subset(sent, src != OOT_SOURCE), subset(sent, src == OOT_SOURCE)
-    feat = make_featurizer(cfg).fit(_texts(old, iro, off))
+    feat = make_featurizer(cfg, vectors).fit(_texts(old, iro, off))
     transfer = soft_targets("sentiment", data_dir, feat, soft, cfg, {"train": src != OOT_SOURCE})
-    head = make_head("sentiment", cfg, soft=transfer).fit(feat.transform(old.texts), old.y)
+    head = make_head("sentiment", cfg, feat.n_dense_, soft=transfer)
+    head.fit(feat.transform(old.texts), old.y)
     proba = head.predict_proba(feat.transform(oot.texts))
     if bias is None:
         bias, score = tune_bias(oot.y, proba)
@@ -193,6 +196,7 @@ def sentiment_out_of_time(
 def make_head(
     task: str,
     cfg: TrainConfig,
+    n_dense: int,
     base: LinearScores | None = None,
     soft: SoftTargets | None = None,
 ) -> CalibratedClassifierCV:
@@ -200,9 +204,9 @@ def make_head(
     with `soft` also trained on teacher-labelled transfer rows."""
     common = {"C": cfg.C[task], "class_weight": "balanced", "random_state": cfg.seed, "soft": soft}
     if base is None or cfg.stack_weight == 0:
-        svc = NBSVM(n_dense=len(LEX_NAMES), **common)
+        svc = NBSVM(n_dense=n_dense, **common)
     else:
-        svc = StackedNBSVM(base, cfg.stack_weight, n_dense=len(LEX_NAMES), **common)
+        svc = StackedNBSVM(base, cfg.stack_weight, n_dense=n_dense, **common)
     folds = StratifiedKFold(cfg.calibration_folds, shuffle=True, random_state=cfg.seed)
     return CalibratedClassifierCV(svc, method="sigmoid", cv=folds, ensemble=False)
 
@@ -245,10 +249,14 @@ def _texts(*splits: Split) -> list[str]:
 
 
 def train(
-    data_dir: Path, cfg: TrainConfig | None = None, soft: SoftLabels | None = None
+    data_dir: Path,
+    cfg: TrainConfig | None = None,
+    soft: SoftLabels | None = None,
+    vectors: WordVectors | None = None,
 ) -> dict[str, Any]:
     """Fit everything; returns {"model": artifact dict, "metrics": ..., "config": ...}.
-    `soft`: the teacher's soft labels (app.ml.soft_labels.load), or None."""
+    `soft`: the teacher's soft labels (app.ml.soft_labels.load), or None;
+    `vectors`: the teacher's word-vector table (app.ml.word_vectors.load), or None."""
     cfg = cfg or TrainConfig()
     progress = Progress(7)
     sent = read_split(data_dir, "sentiment", "train")
@@ -263,7 +271,7 @@ def train(
 
     metrics: dict[str, Any] = {}
     # ---- sentiment, out of time: featurizer and head see only the older sources
-    metrics["sentiment"] = sentiment_out_of_time(data_dir, cfg, soft=soft)
+    metrics["sentiment"] = sentiment_out_of_time(data_dir, cfg, soft=soft, vectors=vectors)
     bias = metrics["sentiment"]["bias"]
     progress(
         f"sentiment out of time: macro recall {metrics['sentiment']['macro_recall']:.4f} "
@@ -271,7 +279,7 @@ def train(
     )
 
     # ---- shipped featurizer: all training texts of the three tasks (+ sentiment val)
-    feat = make_featurizer(cfg).fit(_texts(sent, sent_val, iro, off))
+    feat = make_featurizer(cfg, vectors).fit(_texts(sent, sent_val, iro, off))
     progress("fitted featurizer on all training texts")
     heads: dict[str, CalibratedClassifierCV] = {}
     thresholds: dict[str, float] = {}
@@ -279,14 +287,16 @@ def train(
     y_sent = np.concatenate([sent.y, sent_val.y])
     every = {"train": np.ones(len(sent.texts), bool), "val": np.ones(len(sent_val.texts), bool)}
     transfer = soft_targets("sentiment", data_dir, feat, soft, cfg, every)
-    heads["sentiment"] = make_head("sentiment", cfg, soft=transfer).fit(X_sent, y_sent)
+    heads["sentiment"] = make_head("sentiment", cfg, feat.n_dense_, soft=transfer)
+    heads["sentiment"].fit(X_sent, y_sent)
     drop_soft_targets(heads["sentiment"])
     progress("sentiment head fitted on train + val")
     sent_est = heads["sentiment"].calibrated_classifiers_[0].estimator
     base = LinearScores(sent_est)
     for task, tr, va in (("irony", iro, iro_val), ("offensive", off, off_val)):
         transfer = soft_targets(task, data_dir, feat, soft, cfg)
-        heads[task] = make_head(task, cfg, base, transfer).fit(feat.transform(tr.texts), tr.y)
+        heads[task] = make_head(task, cfg, feat.n_dense_, base, transfer)
+        heads[task].fit(feat.transform(tr.texts), tr.y)
         drop_soft_targets(heads[task])
         p = heads[task].predict_proba(feat.transform(va.texts))[:, 1]
         thr, score = tune_threshold(task, va.y, p)
