@@ -163,7 +163,7 @@ def predict(net: Any, tok: Any, texts: list[str], max_len: int = 64) -> np.ndarr
 
 # ---------------------------------------------------------------- word vectors
 
-WORD_DIMS = 128  # PCA of the teachers' concatenated word vectors (app.ml.word_vectors)
+WORD_DIMS = 64  # PCA of the teachers' concatenated word vectors (app.ml.word_vectors)
 WORDSEGMENT_TOP = 100_000
 _WORDY = re.compile(r"[a-z0-9]")
 

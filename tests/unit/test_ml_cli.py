@@ -95,6 +95,16 @@ def test_teach_without_the_extra_says_how_to_install_it(tmp_path: Path) -> None:
     assert not (tmp_path / "t").exists()
 
 
+def test_word_vectors_only_needs_a_store_to_add_to(tmp_path: Path, capsys) -> None:
+    from tests.integration.test_model_artifact import make_tiny_data
+
+    data = make_tiny_data(tmp_path / "data")
+    out = tmp_path / "none"
+    assert main(["teach", "--word-vectors-only", "--data", str(data), "--out", str(out)]) == 2
+    assert "no soft-label store" in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_train_without_a_teacher_store_names_the_way_out(tmp_path: Path, capsys) -> None:
     from tests.integration.test_model_artifact import make_tiny_data
 
