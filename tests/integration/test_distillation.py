@@ -39,6 +39,12 @@ def _store(data: Path, out: Path, offensive_p: float = 0.9) -> Path:
     return soft_labels.save(out, arrays, manifest)
 
 
+def flip_a_byte(path: Path) -> None:
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    path.write_bytes(bytes(raw))
+
+
 def test_soft_targets_teach_a_head_what_gold_rows_never_show() -> None:
     # gold: feature 0 positive, feature 1 negative; feature 2 never appears in gold
     X = sp.csr_matrix(np.array([[1, 0, 0]] * 20 + [[0, 1, 0]] * 20, dtype=np.float64))
@@ -72,10 +78,7 @@ def test_store_round_trip_and_refusals(tmp_path: Path) -> None:
     other = make_tiny_data(tmp_path / "other", seed=8)
     with pytest.raises(SoftLabelError, match="other training data"):
         soft_labels.load(store, other)
-    npz = store / soft_labels.NPZ
-    raw = bytearray(npz.read_bytes())
-    raw[len(raw) // 2] ^= 0xFF
-    npz.write_bytes(bytes(raw))
+    flip_a_byte(store / soft_labels.NPZ)
     with pytest.raises(SoftLabelError, match="sha256"):
         soft_labels.load(store, data)
     with pytest.raises(SoftLabelError, match="no readable"):

@@ -15,7 +15,7 @@ from app.ml.artifacts import PostClassifier, dump_bytes
 from app.ml.features import LEX_NAMES, TweetFeaturizer, string_hash
 from app.ml.train import train
 from app.ml.word_vectors import WordVectorError, WordVectors
-from tests.integration.test_distillation import TINY, _store
+from tests.integration.test_distillation import TINY, _store, flip_a_byte
 from tests.integration.test_model_artifact import WORDS, make_tiny_data
 
 # "superb" and "dreadful" never occur in the tiny training tweets
@@ -111,10 +111,7 @@ def test_store_round_trip_and_refusals(tmp_path: Path, capsys) -> None:
     config = json.loads((out / "manifest.json").read_text())["config"]
     assert config["word_vectors_sha256"] == digest
 
-    npz = store / word_vectors.NPZ
-    raw = bytearray(npz.read_bytes())
-    raw[len(raw) // 2] ^= 0xFF
-    npz.write_bytes(bytes(raw))
+    flip_a_byte(store / word_vectors.NPZ)
     with pytest.raises(WordVectorError, match="sha256"):
         word_vectors.load(store, manifest)
     capsys.readouterr()
