@@ -3,7 +3,7 @@
 Hashed n-grams only know the words they were trained on; a word the training
 tweets never showed (or showed twice) gets no weight.  So the teachers'
 knowledge also reaches the student as a table: each word of a fixed list is run
-alone through each fine-tuned teacher's encoder (`app.ml.teacher.word_table`),
+alone through each fine-tuned teacher's encoder (`app.ml.teacher.word_vectors`),
 its mean-pooled output (what the teacher's head reads) is the word's vector,
 the teachers' vectors are concatenated and reduced by PCA (`reduce`).
 
