@@ -291,9 +291,10 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
                 last = np.zeros(n_docs)
                 last[td[has]] = v[has]  # later tokens overwrite earlier ones
                 out[:, 6] = last / 4.0
-        sym = _lookup(th, self._sym_keys, self._sym_vals)
+        sym = _lookup(th, self._sym_keys, self._sym_vals).astype(np.int64)
+        per_code = np.bincount(td * 8 + sym, minlength=n_docs * 8).reshape(n_docs, 8)
         for j, code in ((7, 1), (8, 2), (9, 3), (10, 4), (12, 5), (13, 6)):
-            out[:, j] = np.minimum(bc((sym == code).astype(float)), 3) / 3.0
+            out[:, j] = np.minimum(per_code[:, code], 3) / 3.0
         out[:, 11] = np.minimum(np.bincount(td, minlength=n_docs), 60) / 60.0
         return out
 
@@ -386,9 +387,10 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
             data = self.idf_[cols]
             norms = np.sqrt(np.bincount(rows, weights=data * data, minlength=n))
             norms[norms == 0] = 1.0
-            data = data / norms[rows].astype(np.float32)
+            per_row = np.bincount(rows, minlength=n)
+            data /= np.repeat(norms.astype(np.float32), per_row)  # rows are sorted
             indptr = np.zeros(n + 1, dtype=np.int64)
-            np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+            np.cumsum(per_row, out=indptr[1:])
             mats.append(sp.csr_matrix((data, cols - off, indptr), shape=(n, width)))
         return mats[0], mats[1], lexf.astype(np.float32)
 
