@@ -202,12 +202,14 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
         char_ns: tuple[int, ...] = (2, 3, 4, 5),
         use_lexicon: bool = True,
         word_vectors: WordVectors | None = None,
+        word_max: bool = False,
     ) -> None:
         self.word_bits = word_bits
         self.char_bits = char_bits
         self.char_ns = char_ns
         self.use_lexicon = use_lexicon
         self.word_vectors = word_vectors  # dense block after the lexicon columns
+        self.word_max = word_max  # that block: SIF mean, then (if set) the max-pooled vectors
 
     # -- hashing
 
@@ -319,6 +321,7 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
     def __setstate__(self, state: dict) -> None:
         state.setdefault("char_ns", (2, 3, 4, 5))
         state.setdefault("word_vectors", None)
+        state.setdefault("word_max", False)
         self.__dict__.update(state)
         self._setup_keys()
 
@@ -330,7 +333,9 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
     @property
     def n_dense_(self) -> int:
         """Dense columns after the hashed blocks: lexicon features, then word vectors."""
-        return len(LEX_NAMES) + (0 if self.word_vectors is None else self.word_vectors.dims)
+        if self.word_vectors is None:
+            return len(LEX_NAMES)
+        return len(LEX_NAMES) + self.word_vectors.dims * (2 if self.word_max else 1)
 
     @property
     def n_features_(self) -> int:
@@ -346,7 +351,7 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
         lex = self._lexicon(batch, tok)
         if self.word_vectors is None:
             return streams, lex
-        vec = self.word_vectors.embed(tok["th"], tok["td"], batch.n_docs)
+        vec = self.word_vectors.embed(tok["th"], tok["td"], batch.n_docs, self.word_max)
         return streams, np.hstack([lex, vec])
 
     def fit(self, X: Iterable[str], y: object = None) -> TweetFeaturizer:

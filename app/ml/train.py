@@ -66,6 +66,7 @@ class TrainConfig:
     calibration_folds: int = 5
     stack_weight: float = 0.3  # sentiment scores fed to the irony / offensive heads
     distil_weight: float = 1.0  # teacher-labelled transfer rows vs gold rows
+    word_max: bool = True  # word vectors: max-pooled block beside the SIF mean
     seed: int = SEED
 
     @classmethod
@@ -79,6 +80,7 @@ class TrainConfig:
             calibration_folds=d["calibration_folds"],
             stack_weight=d.get("stack_weight", 0.0),
             distil_weight=d.get("distil_weight", 0.0),
+            word_max=d.get("word_max", False),
             seed=d["seed"],
         )
 
@@ -91,6 +93,7 @@ class TrainConfig:
             "calibration_folds": self.calibration_folds,
             "stack_weight": self.stack_weight,
             "distil_weight": self.distil_weight,
+            "word_max": self.word_max,
             "seed": self.seed,
             "head": "NBSVM(LinearSVC, class_weight=balanced) + CalibratedClassifierCV(sigmoid)",
         }
@@ -114,7 +117,13 @@ class Progress:
 
 
 def make_featurizer(cfg: TrainConfig, vectors: WordVectors | None = None) -> TweetFeaturizer:
-    return TweetFeaturizer(cfg.word_bits, cfg.char_bits, tuple(cfg.char_ns), word_vectors=vectors)
+    return TweetFeaturizer(
+        cfg.word_bits,
+        cfg.char_bits,
+        tuple(cfg.char_ns),
+        word_vectors=vectors,
+        word_max=cfg.word_max and vectors is not None,
+    )
 
 
 SoftLabels = dict[str, np.ndarray]

@@ -8,7 +8,9 @@ its mean-pooled output (what the teacher's head reads) is the word's vector,
 the teachers' vectors are concatenated and reduced by PCA (`reduce`).
 
 A post's block is the SIF-weighted mean of its known words' vectors
-(weight a / (a + p(word)), p from the training-text counts), L2-normalised.
+(weight a / (a + p(word)), p from the training-text counts), L2-normalised,
+and optionally their element-wise maximum (scaled by the table's median vector
+norm): the mean dilutes one strong word in a long post, the maximum keeps it.
 Words are looked up by the featurizer's own 64-bit token hashes, so there is no
 second tokenisation at serving time.
 
@@ -62,6 +64,11 @@ class WordVectors:
         self._index()
 
     def _index(self) -> None:
+        median = float(np.median(np.linalg.norm(self.vecs, axis=1))) if len(self.vecs) else 0.0
+        self._max_scale = 1.0 / median if median > 0 else 1.0
+        self._slot_index()
+
+    def _slot_index(self) -> None:
         """Bucket → row (-1 empty, -2 shared by several keys, then binary search):
         one gather per token instead of a binary search over 100k keys."""
         bucket = self._bucket(self.keys)
@@ -101,8 +108,11 @@ class WordVectors:
     def dims(self) -> int:
         return int(self.vecs.shape[1])
 
-    def embed(self, th: np.ndarray, td: np.ndarray, n_docs: int) -> np.ndarray:
-        """(n_docs, dims) block for tokens with hashes `th` of documents `td` (sorted)."""
+    def embed(
+        self, th: np.ndarray, td: np.ndarray, n_docs: int, max_pool: bool = False
+    ) -> np.ndarray:
+        """(n_docs, dims) block for tokens with hashes `th` of documents `td` (sorted);
+        with `max_pool`, (n_docs, 2 * dims): the mean block, then the maximum."""
         row, hit = self.rows(th)
         rows, cols = td[hit], row[hit]
         indptr = np.zeros(n_docs + 1, dtype=np.int64)
@@ -111,7 +121,30 @@ class WordVectors:
         e = np.asarray(m @ self.vecs, dtype=np.float32)
         norm = np.sqrt((e * e).sum(axis=1, keepdims=True))
         norm[norm == 0] = 1.0
-        return e / norm
+        e /= norm
+        if not max_pool:
+            return e
+        return np.hstack([e, self._max_pool(rows, cols, n_docs) * self._max_scale])
+
+    def _max_pool(self, rows: np.ndarray, cols: np.ndarray, n_docs: int) -> np.ndarray:
+        """Element-wise max of each post's known words' vectors (zeros for none),
+        level by level: level j holds the j-th known word of every post that has
+        one, so a level updates each row at most once.  (2x faster than
+        `np.maximum.reduceat`, which loops over rows.)"""
+        top = np.zeros((n_docs, self.dims), np.float32)
+        n = len(rows)
+        if n == 0:
+            return top
+        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+        level = np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))
+        order = np.argsort(level, kind="stable")
+        vals, rows = self.vecs[cols[order]], rows[order]
+        bounds = np.searchsorted(level[order], np.arange(level.max() + 2)).tolist()
+        top[rows[: bounds[1]]] = vals[: bounds[1]]
+        for lo, hi in zip(bounds[1:-1], bounds[2:], strict=True):
+            r = rows[lo:hi]
+            top[r] = np.maximum(top[r], vals[lo:hi])
+        return top
 
     def __getstate__(self) -> dict[str, Any]:
         return {"keys": self.keys, "vecs": self.vecs.astype(np.float16), "weights": self.weights}

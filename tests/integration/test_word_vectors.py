@@ -46,6 +46,55 @@ def test_embed_is_the_sif_weighted_mean_of_known_words() -> None:
     np.testing.assert_array_equal(e[2], [0.0, 0.0])
 
 
+def test_max_pool_keeps_one_strong_word_the_mean_dilutes() -> None:
+    words = ["awful", "the", "bus", "was", "late"]
+    vecs = np.array([[0.0, 4.0], [1.0, 0.5], [1.0, 0.0], [1.0, 0.5], [1.0, 0.0]])
+    wv = WordVectors.from_table(words, vecs, [1] * 5)
+    scale = 1.0 / np.median(np.linalg.norm(vecs, axis=1))
+    tokens = ["the", "bus", "was", "late", "awful", "the", "bus", "unknown"]
+    th = np.array([string_hash(t) for t in tokens], dtype=np.uint64)
+    td = np.array([0, 0, 0, 0, 0, 1, 1, 2])
+    mean_only = wv.embed(th, td, 3)
+    e = wv.embed(th, td, 3, max_pool=True)
+    assert e.shape == (3, 4) and e.dtype == np.float32
+    np.testing.assert_array_equal(e[:, :2], mean_only)  # the mean block comes first
+    np.testing.assert_allclose(e[0, 2:], [1.0 * scale, 4.0 * scale], rtol=1e-6)
+    np.testing.assert_allclose(e[1, 2:], [1.0 * scale, 0.5 * scale], rtol=1e-6)
+    np.testing.assert_array_equal(e[2], [0.0, 0.0, 0.0, 0.0])  # no known word
+    # "awful" alone sets the max of post 0; in the mean it is one word of five
+    assert e[0, 3] / e[1, 3] == pytest.approx(8.0)
+    assert mean_only[0, 1] < 0.8  # "awful" alone would give (0, 1)
+
+
+def test_max_pool_equals_a_per_post_maximum_on_random_posts() -> None:
+    rng = np.random.default_rng(11)
+    wv = WordVectors(np.arange(50, dtype=np.uint64), rng.normal(size=(50, 6)), np.ones(50))
+    rows = np.sort(rng.choice(np.r_[0:10, 15:40], size=300))  # posts 10-14: no known word
+    cols = rng.integers(0, 50, size=300)
+    top = wv._max_pool(rows, cols, 40)
+    for d in range(40):
+        mine = cols[rows == d]
+        expected = wv.vecs[mine].max(axis=0) if len(mine) else np.zeros(6, np.float32)
+        np.testing.assert_array_equal(top[d], expected)
+
+
+def test_featurizer_max_block_widens_the_dense_columns() -> None:
+    wv = WordVectors.from_table(*_sentiment_table())
+    feat = TweetFeaturizer(10, 10, word_vectors=wv, word_max=True).fit(["love it", "superb"])
+    assert feat.n_dense_ == len(LEX_NAMES) + 4
+    X = feat.transform(["superb day", "meeting"]).toarray()
+    assert X.shape[1] == feat.n_features_
+    np.testing.assert_allclose(X[0, -2:], [1.0, 0.0], atol=1e-6)  # scale: median norm is 1
+    np.testing.assert_array_equal(X[1, -4:], [0.0, 0.0, 0.0, 0.0])
+    again = pickle.loads(pickle.dumps(feat))
+    np.testing.assert_array_equal(again.transform(["superb day"]).toarray(), X[:1])
+    state = feat.__getstate__()
+    del state["word_max"]  # a model pickled before the max block existed
+    old = TweetFeaturizer.__new__(TweetFeaturizer)
+    old.__setstate__(state)
+    assert old.n_dense_ == len(LEX_NAMES) + 2
+
+
 def test_reduce_is_a_deterministic_pca_in_float16() -> None:
     rng = np.random.default_rng(3)
     x = rng.normal(size=(60, 8)) @ np.diag([5, 4, 3, 2, 1, 0.5, 0.2, 0.1])
