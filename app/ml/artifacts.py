@@ -174,25 +174,21 @@ class PostClassifier:
         proba = self.predict_proba(texts)
         dec = self.decide(proba)
         names = [Sentiment(s) for s in self.labels["sentiment"]]
-        ps, pi, po = (
-            proba["sentiment"].tolist(),
-            proba["irony"].tolist(),
-            proba["offensive"].tolist(),
-        )
-        si, ii, oi = dec["sentiment"].tolist(), dec["irony"].tolist(), dec["offensive"].tolist()
-        return [
-            PostLabels(
-                sentiment=names[si[k]],
-                p_negative=ps[k][0],
-                p_neutral=ps[k][1],
-                p_positive=ps[k][2],
-                irony=bool(ii[k]),
-                p_irony=pi[k],
-                offensive=bool(oi[k]),
-                p_offensive=po[k],
+        sent = proba["sentiment"].T.tolist()  # per class: one list over the batch
+        # positional map over columns: a frozen dataclass built without a Python loop
+        return list(
+            map(
+                PostLabels,
+                [names[i] for i in dec["sentiment"].tolist()],
+                sent[0],
+                sent[1],
+                sent[2],
+                dec["irony"].tolist(),
+                proba["irony"].tolist(),
+                dec["offensive"].tolist(),
+                proba["offensive"].tolist(),
             )
-            for k in range(len(ps))
-        ]
+        )
 
 
 def load_classifier(model_dir: Path) -> PostClassifier:

@@ -36,6 +36,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 if TYPE_CHECKING:
     from app.ml.word_vectors import WordVectors
 
+from app.ml.token_table import TokenTable
 from app.ml.tweet_text import (  # noqa: F401  (normalise is public here too)
     CLAUSE_ENDS,
     EMOTICON,
@@ -177,14 +178,6 @@ LEX_NAMES = (
 )
 
 
-def _lookup(keys: np.ndarray, table_keys: np.ndarray, table_vals: np.ndarray) -> np.ndarray:
-    if len(table_keys) == 0:
-        return np.zeros(len(keys))
-    idx = np.searchsorted(table_keys, keys).clip(0, len(table_keys) - 1)
-    hit = table_keys[idx] == keys
-    return np.where(hit, table_vals[idx], 0.0)
-
-
 # --------------------------------------------------------------------------- featurizer
 
 
@@ -220,8 +213,9 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
         ts, te, td = batch.tokens()
         th = batch.seg_hash(ts, te)
         nt = len(th)
-        neg_mask = np.isin(th, self._neg_keys)
-        end_mask = np.isin(th, self._end_keys)
+        tix = self._tokens.lookup(th)
+        neg_mask = self._tokens.negator[tix]
+        end_mask = self._tokens.clause_end[tix]
         if nt:
             new_doc = np.ones(nt, dtype=bool)
             new_doc[1:] = td[1:] != td[:-1]
@@ -267,11 +261,11 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
         ckeep = ckeep.ravel()
         crows = np.repeat(batch.doc, len(ks))[ckeep]
         ccols = ccols.ravel()[ckeep] + nw
-        return [(wrows, wcols), (crows, ccols)], {"th": th, "td": td, "scope": in_scope}
+        return [(wrows, wcols), (crows, ccols)], {"th": th, "td": td, "scope": in_scope, "tix": tix}
 
     def _lexicon(self, batch: _Batch, tok: dict[str, np.ndarray]) -> np.ndarray:
         n_docs = batch.n_docs
-        th, td, scope = tok["th"], tok["td"], tok["scope"]
+        td, scope, tix = tok["td"], tok["scope"], tok["tix"]
         out = np.zeros((n_docs, len(LEX_NAMES)), dtype=np.float64)
 
         def bc(w: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
@@ -280,7 +274,7 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
             return np.bincount(td[mask], weights=w[mask], minlength=n_docs)
 
         if self.use_lexicon:
-            v = _lookup(th, self.lex_keys_, self.lex_vals_)
+            v = self._tokens.valence[tix]
             free = ~scope
             out[:, 0] = bc(np.maximum(v, 0), free) / 8.0
             out[:, 1] = bc(np.minimum(v, 0), free) / 8.0
@@ -293,7 +287,7 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
                 last = np.zeros(n_docs)
                 last[td[has]] = v[has]  # later tokens overwrite earlier ones
                 out[:, 6] = last / 4.0
-        sym = _lookup(th, self._sym_keys, self._sym_vals).astype(np.int64)
+        sym = self._tokens.symbol[tix]
         per_code = np.bincount(td * 8 + sym, minlength=n_docs * 8).reshape(n_docs, 8)
         for j, code in ((7, 1), (8, 2), (9, 3), (10, 4), (12, 5), (13, 6)):
             out[:, j] = np.minimum(per_code[:, code], 3) / 3.0
@@ -301,22 +295,9 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
         return out
 
     def _setup_keys(self) -> None:
-        self._neg_keys = np.array(sorted(string_hash(w) for w in NEGATORS), dtype=np.uint64)
-        self._end_keys = np.array(sorted(string_hash(w) for w in CLAUSE_ENDS), dtype=np.uint64)
-        sym = {
-            "!": 1,
-            "!!": 1,
-            "?": 2,
-            "??": 2,
-            "!?": 2,
-            "?!": 2,
-            "<elong>": 3,
-            "<url>": 4,
-            "@user": 6,
-        }
-        pairs = sorted((string_hash(k), v) for k, v in sym.items())
-        self._sym_keys = np.array([p[0] for p in pairs], dtype=np.uint64)
-        self._sym_vals = np.array([p[1] for p in pairs], dtype=np.float64)
+        """Derived state: the token table (lexicon, negators, clause ends, symbols)."""
+        lex = (self.lex_keys_, self.lex_vals_) if hasattr(self, "lex_keys_") else ((), ())
+        self._tokens = TokenTable(string_hash, *lex, NEGATORS, CLAUSE_ENDS)
 
     def __setstate__(self, state: dict) -> None:
         state.setdefault("char_ns", (2, 3, 4, 5))
@@ -344,7 +325,7 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
     def _blocks(
         self, texts: Sequence[str]
     ) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
-        if not hasattr(self, "_neg_keys"):
+        if not hasattr(self, "_tokens"):
             self._setup_keys()
         batch = _Batch(normalise_batch(texts))
         streams, tok = self._hashed(batch)
@@ -364,6 +345,7 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
         else:
             self.lex_keys_ = np.zeros(0, dtype=np.uint64)
             self.lex_vals_ = np.zeros(0, dtype=np.float64)
+        self._setup_keys()
         nh = (1 << self.word_bits) + (1 << self.char_bits)
         df = np.zeros(nh, dtype=np.float64)
         for start in range(0, len(texts), 2000):

@@ -30,10 +30,11 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from app.ml.hash_index import HashIndex
+
 NPZ = "word_vectors.npz"
 SIF_A = 1e-3
 _BUCKET_BITS = 21  # lookup table: 2M int32 slots (8 MB), rebuilt on load, never pickled
-_MIX = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing spreads the keys' low bits
 
 
 class WordVectorError(ValueError):
@@ -66,34 +67,12 @@ class WordVectors:
     def _index(self) -> None:
         median = float(np.median(np.linalg.norm(self.vecs, axis=1))) if len(self.vecs) else 0.0
         self._max_scale = 1.0 / median if median > 0 else 1.0
-        self._slot_index()
-
-    def _slot_index(self) -> None:
-        """Bucket → row (-1 empty, -2 shared by several keys, then binary search):
-        one gather per token instead of a binary search over 100k keys."""
-        bucket = self._bucket(self.keys)
-        n = 1 << _BUCKET_BITS
-        self._slots = np.full(n, -1, dtype=np.int32)
-        self._slots[bucket] = np.arange(len(self.keys), dtype=np.int32)
-        self._slots[np.bincount(bucket, minlength=n) > 1] = -2
-
-    @staticmethod
-    def _bucket(h: np.ndarray) -> np.ndarray:
-        with np.errstate(over="ignore"):
-            return ((h * _MIX) >> np.uint64(64 - _BUCKET_BITS)).astype(np.intp)
+        # bucket → row: one gather per token instead of a binary search over 100k keys
+        self._rows = HashIndex(self.keys, _BUCKET_BITS)
 
     def rows(self, th: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(row of each token hash in the table, whether it is there)."""
-        slot = self._slots[self._bucket(th)]
-        row = np.maximum(slot, 0)
-        hit = (slot >= 0) & (self.keys[row] == th)
-        shared = np.flatnonzero(slot == -2)
-        if len(shared):
-            i = np.searchsorted(self.keys, th[shared]).clip(0, len(self.keys) - 1)
-            found = self.keys[i] == th[shared]
-            row[shared[found]] = i[found]
-            hit[shared[found]] = True
-        return row, hit
+        return self._rows.rows(th)
 
     @classmethod
     def from_table(cls, words: list[str], vecs: np.ndarray, counts: np.ndarray) -> WordVectors:

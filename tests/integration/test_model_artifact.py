@@ -103,6 +103,31 @@ def test_loaded_classifier_labels_posts(trained: tuple[Path, dict]) -> None:
     assert clf.classify([]) == []
 
 
+def test_classify_labels_each_post_field_by_field(trained: tuple[Path, dict]) -> None:
+    """`classify` builds PostLabels positionally; every field must land where it belongs."""
+    clf = load_classifier(trained[0])
+    texts = ["love great amazing", "you idiot shut up loser", "bus schedule", "yeah right"]
+    proba = clf.predict_proba(texts)
+    dec = clf.decide(proba)
+    names = [Sentiment(s) for s in clf.labels["sentiment"]]
+    expected = [
+        PostLabels(
+            sentiment=names[int(dec["sentiment"][k])],
+            p_negative=float(proba["sentiment"][k, 0]),
+            p_neutral=float(proba["sentiment"][k, 1]),
+            p_positive=float(proba["sentiment"][k, 2]),
+            irony=bool(dec["irony"][k]),
+            p_irony=float(proba["irony"][k]),
+            offensive=bool(dec["offensive"][k]),
+            p_offensive=float(proba["offensive"][k]),
+        )
+        for k in range(len(texts))
+    ]
+    got = clf.classify(texts)
+    assert got == expected
+    assert all(type(x.irony) is bool and type(x.p_irony) is float for x in got)
+
+
 def test_fast_path_matches_sklearn_heads(trained: tuple[Path, dict]) -> None:
     clf = load_classifier(trained[0])
     texts = ["love great amazing", "yeah right so fun", "stupid fool", "bus schedule"]

@@ -175,7 +175,7 @@ def test_bucket_lookup_finds_exactly_what_binary_search_finds() -> None:
     rng = np.random.default_rng(5)
     keys = rng.integers(0, 2**63, size=200_000, dtype=np.uint64)
     wv = WordVectors(keys, np.zeros((len(keys), 1)), np.ones(len(keys)))
-    assert (wv._slots == -2).sum() > 1000  # buckets shared by several keys are exercised
+    assert (wv._rows.slots == -2).sum() > 1000  # buckets shared by several keys are exercised
     probe = np.concatenate([keys[:50_000], rng.integers(0, 2**63, size=50_000, dtype=np.uint64)])
     row, hit = wv.rows(probe)
     i = np.searchsorted(wv.keys, probe).clip(0, len(keys) - 1)
