@@ -83,7 +83,7 @@ def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
 def _finalise(h: np.ndarray, salt: np.uint64, bits: int) -> np.ndarray:
     with np.errstate(over="ignore"):
         h = (h + salt) * _MIX
-    return (h >> np.uint64(64 - bits)).astype(np.int64)
+    return (h >> np.uint64(64 - bits)).astype(np.int32)  # bits <= 31
 
 
 def string_hash(s: str) -> int:
@@ -229,7 +229,7 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
         salt = np.where(in_scope, _SALT[7], _SALT[1]).astype(np.uint64)
         uni = _finalise(th, salt, self.word_bits)
         pair_ok = np.zeros(nt, dtype=bool)
-        bi = np.zeros(nt, dtype=np.int64)
+        bi = np.zeros(nt, dtype=np.int32)
         if nt > 1:
             pair_ok[:-1] = td[1:] == td[:-1]
             with np.errstate(over="ignore"):
@@ -243,7 +243,7 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
         # between posts.  Contiguous slices only (no gathers): this is the hot loop.
         n = len(batch.cp)
         ks = tuple(self.char_ns)
-        ccols = np.zeros((n, len(ks)), dtype=np.int64)
+        ccols = np.zeros((n, len(ks)), dtype=np.int32)
         ckeep = np.zeros((n, len(ks)), dtype=bool)
         prefix, pinv, nl_cum = batch.prefix, batch.pinv, batch.nl_cum
         shift = np.uint64(64 - self.char_bits)
@@ -374,10 +374,10 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
             data = self.idf_[cols]
             norms = np.sqrt(np.bincount(rows, weights=data * data, minlength=n))
             norms[norms == 0] = 1.0
-            per_row = np.bincount(rows, minlength=n)
-            data /= np.repeat(norms.astype(np.float32), per_row)  # rows are sorted
-            indptr = np.zeros(n + 1, dtype=np.int64)
-            np.cumsum(per_row, out=indptr[1:])
+            # rows are sorted.  int32 indices: scipy would otherwise scan and downcast int64
+            indptr = np.searchsorted(rows, np.arange(n + 1))
+            indptr = indptr.astype(np.int32 if len(cols) < 2**31 else np.int64)
+            data /= np.repeat(norms.astype(np.float32), np.diff(indptr))
             mats.append(sp.csr_matrix((data, cols - off, indptr), shape=(n, width)))
         return mats[0], mats[1], lexf.astype(np.float32)
 

@@ -94,8 +94,8 @@ class WordVectors:
         with `max_pool`, (n_docs, 2 * dims): the mean block, then the maximum."""
         row, hit = self.rows(th)
         rows, cols = td[hit], row[hit]
-        indptr = np.zeros(n_docs + 1, dtype=np.int64)
-        np.cumsum(np.bincount(rows, minlength=n_docs), out=indptr[1:])
+        # rows are sorted; int32 indices spare scipy a scan-and-downcast of int64 ones
+        indptr = np.searchsorted(rows, np.arange(n_docs + 1)).astype(np.int32)
         m = sp.csr_matrix((self.weights[cols], cols, indptr), shape=(n_docs, len(self.keys)))
         e = np.asarray(m @ self.vecs, dtype=np.float32)
         norm = np.sqrt((e * e).sum(axis=1, keepdims=True))
