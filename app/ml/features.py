@@ -21,6 +21,8 @@ done per token in Python:
    positive/negative sums and counts, negated valences, exclamation and
    question marks, elongation, URL.  The lexicon is read from the
    `vadersentiment` package at fit time and stored in the fitted object.
+   With `profanity`, one more column: the alt-profanity-check SVM's score of
+   the post from per-word weights (app.ml.profanity), stored the same way.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 if TYPE_CHECKING:
     from app.ml.word_vectors import WordVectors
 
+from app.ml.profanity import PROFANITY_SCALE, load_profanity_weights
 from app.ml.token_table import TokenTable
 from app.ml.tweet_text import (  # noqa: F401  (normalise is public here too)
     CLAUSE_ENDS,
@@ -196,6 +199,7 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
         use_lexicon: bool = True,
         word_vectors: WordVectors | None = None,
         word_max: bool = False,
+        profanity: bool = False,
     ) -> None:
         self.word_bits = word_bits
         self.char_bits = char_bits
@@ -203,6 +207,7 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
         self.use_lexicon = use_lexicon
         self.word_vectors = word_vectors  # dense block after the lexicon columns
         self.word_max = word_max  # that block: SIF mean, then (if set) the max-pooled vectors
+        self.profanity = profanity  # one column after the lexicon ones (app.ml.profanity)
 
     # -- hashing
 
@@ -292,17 +297,26 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
         for j, code in ((7, 1), (8, 2), (9, 3), (10, 4), (12, 5), (13, 6)):
             out[:, j] = np.minimum(per_code[:, code], 3) / 3.0
         out[:, 11] = np.minimum(np.bincount(td, minlength=n_docs), 60) / 60.0
-        return out
+        if not self.profanity:
+            return out
+        num = np.bincount(td, weights=self._tokens.profanity[tix], minlength=n_docs)
+        den = np.sqrt(np.bincount(td, weights=self._tokens.idf2[tix], minlength=n_docs))
+        score = np.divide(num, den, out=np.zeros(n_docs), where=den > 0) * PROFANITY_SCALE
+        return np.hstack([out, score[:, None]])
 
     def _setup_keys(self) -> None:
         """Derived state: the token table (lexicon, negators, clause ends, symbols)."""
         lex = (self.lex_keys_, self.lex_vals_) if hasattr(self, "lex_keys_") else ((), ())
-        self._tokens = TokenTable(string_hash, *lex, NEGATORS, CLAUSE_ENDS)
+        prof = None
+        if self.profanity and hasattr(self, "prof_keys_"):
+            prof = (self.prof_keys_, self.prof_weights_, self.prof_idf_)
+        self._tokens = TokenTable(string_hash, *lex, NEGATORS, CLAUSE_ENDS, prof)
 
     def __setstate__(self, state: dict) -> None:
         state.setdefault("char_ns", (2, 3, 4, 5))
         state.setdefault("word_vectors", None)
         state.setdefault("word_max", False)
+        state.setdefault("profanity", False)
         self.__dict__.update(state)
         self._setup_keys()
 
@@ -313,10 +327,12 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
 
     @property
     def n_dense_(self) -> int:
-        """Dense columns after the hashed blocks: lexicon features, then word vectors."""
+        """Dense columns after the hashed blocks: lexicon features (and the profanity
+        score), then word vectors."""
+        n = len(LEX_NAMES) + (1 if self.profanity else 0)
         if self.word_vectors is None:
-            return len(LEX_NAMES)
-        return len(LEX_NAMES) + self.word_vectors.dims * (2 if self.word_max else 1)
+            return n
+        return n + self.word_vectors.dims * (2 if self.word_max else 1)
 
     @property
     def n_features_(self) -> int:
@@ -345,6 +361,12 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
         else:
             self.lex_keys_ = np.zeros(0, dtype=np.uint64)
             self.lex_vals_ = np.zeros(0, dtype=np.float64)
+        if self.profanity:
+            words, weights, idf = load_profanity_weights()
+            by_hash = sorted(zip((string_hash(w) for w in words), weights, idf, strict=True))
+            self.prof_keys_ = np.array([h for h, _, _ in by_hash], dtype=np.uint64)
+            self.prof_weights_ = np.array([w for _, w, _ in by_hash], dtype=np.float64)
+            self.prof_idf_ = np.array([i for _, _, i in by_hash], dtype=np.float64)
         self._setup_keys()
         nh = (1 << self.word_bits) + (1 << self.char_bits)
         df = np.zeros(nh, dtype=np.float64)

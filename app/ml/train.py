@@ -67,6 +67,7 @@ class TrainConfig:
     stack_weight: float = 0.3  # sentiment scores fed to the irony / offensive heads
     distil_weight: float = 1.0  # teacher-labelled transfer rows vs gold rows
     word_max: bool = True  # word vectors: max-pooled block beside the SIF mean
+    profanity: bool = True  # the alt-profanity-check score column (app.ml.profanity)
     seed: int = SEED
 
     @classmethod
@@ -81,6 +82,7 @@ class TrainConfig:
             stack_weight=d.get("stack_weight", 0.0),
             distil_weight=d.get("distil_weight", 0.0),
             word_max=d.get("word_max", False),
+            profanity=d.get("profanity", False),
             seed=d["seed"],
         )
 
@@ -94,6 +96,7 @@ class TrainConfig:
             "stack_weight": self.stack_weight,
             "distil_weight": self.distil_weight,
             "word_max": self.word_max,
+            "profanity": self.profanity,
             "seed": self.seed,
             "head": "NBSVM(LinearSVC, class_weight=balanced) + CalibratedClassifierCV(sigmoid)",
         }
@@ -123,6 +126,7 @@ def make_featurizer(cfg: TrainConfig, vectors: WordVectors | None = None) -> Twe
         tuple(cfg.char_ns),
         word_vectors=vectors,
         word_max=cfg.word_max and vectors is not None,
+        profanity=cfg.profanity,
     )
 
 

@@ -100,3 +100,32 @@ def test_fit_is_deterministic() -> None:
     b = TweetFeaturizer(word_bits=12, char_bits=12).fit(CORPUS)
     np.testing.assert_array_equal(a.idf_, b.idf_)
     assert string_hash("good") == string_hash("good") != string_hash("bad")
+
+
+def test_profanity_column_scores_abuse_above_ordinary_posts() -> None:
+    feat = TweetFeaturizer(word_bits=12, char_bits=12, profanity=True).fit(CORPUS)
+    plain = TweetFeaturizer(word_bits=12, char_bits=12).fit(CORPUS)
+    assert feat.n_dense_ == plain.n_dense_ + 1
+    texts = ["you are a fucking idiot", "the bus timetable changes on monday", "", "zzqx"]
+    col = feat.transform(texts).toarray()[:, -1]
+    assert col[0] > 2.0 > abs(col[1])  # the column is the last dense one (no word vectors)
+    assert col[2] == col[3] == 0.0  # no known word: no score
+    # the other columns are the plain featurizer's
+    np.testing.assert_array_equal(
+        feat.transform(texts).toarray()[:, :-1], plain.transform(texts).toarray()
+    )
+
+
+def test_profanity_weights_survive_pickling_and_old_pickles_have_none() -> None:
+    import pickle
+
+    feat = TweetFeaturizer(word_bits=12, char_bits=12, profanity=True).fit(CORPUS)
+    back = pickle.loads(pickle.dumps(feat))
+    probe = ["what a shit show", "lovely day"]
+    np.testing.assert_array_equal(back.transform(probe).toarray(), feat.transform(probe).toarray())
+    state = TweetFeaturizer(word_bits=12, char_bits=12).fit(CORPUS).__getstate__()
+    del state["profanity"]  # a model pickled before the column existed
+    old = TweetFeaturizer.__new__(TweetFeaturizer)
+    old.__setstate__(state)
+    assert old.n_dense_ == feat.n_dense_ - 1
+    assert old.transform(probe).shape[1] == feat.transform(probe).shape[1] - 1

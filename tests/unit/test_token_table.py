@@ -31,3 +31,13 @@ def test_empty_lexicon_still_knows_negators_and_symbols() -> None:
     assert table.clause_end[t].tolist() == [False, True, False, False]
     assert table.symbol[t].tolist() == [0, 0, 1, 0]
     assert not table.valence[t].any()
+
+
+def test_profanity_weight_and_idf_come_with_the_same_lookup() -> None:
+    words = ["good", "damn", "no"]
+    prof = (np.array([string_hash("damn"), string_hash("no")], np.uint64), [3.0, -0.5], [2.0, 1.5])
+    table = TokenTable(string_hash, np.zeros(0, np.uint64), np.zeros(0), ["no"], ["."], prof)
+    t = table.lookup(np.array([string_hash(w) for w in words], np.uint64))
+    assert table.profanity[t].tolist() == [0.0, 3.0, -0.5]
+    assert table.idf2[t].tolist() == [0.0, 4.0, 2.25]
+    assert table.negator[t].tolist() == [False, False, True]  # "no" keeps its other roles
