@@ -271,7 +271,8 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
     def _lexicon(self, batch: _Batch, tok: dict[str, np.ndarray]) -> np.ndarray:
         n_docs = batch.n_docs
         td, scope, tix = tok["td"], tok["scope"], tok["tix"]
-        out = np.zeros((n_docs, len(LEX_NAMES)), dtype=np.float64)
+        n_lex = len(LEX_NAMES)
+        out = np.zeros((n_docs, n_lex + (1 if self.profanity else 0)), dtype=np.float64)
 
         def bc(w: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
             if mask is None:
@@ -297,12 +298,12 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
         for j, code in ((7, 1), (8, 2), (9, 3), (10, 4), (12, 5), (13, 6)):
             out[:, j] = np.minimum(per_code[:, code], 3) / 3.0
         out[:, 11] = np.minimum(np.bincount(td, minlength=n_docs), 60) / 60.0
-        if not self.profanity:
-            return out
-        num = np.bincount(td, weights=self._tokens.profanity[tix], minlength=n_docs)
-        den = np.sqrt(np.bincount(td, weights=self._tokens.idf2[tix], minlength=n_docs))
-        score = np.divide(num, den, out=np.zeros(n_docs), where=den > 0) * PROFANITY_SCALE
-        return np.hstack([out, score[:, None]])
+        if self.profanity:  # the last column: the profanity SVM's score of the post
+            num = bc(self._tokens.profanity[tix])
+            den = np.sqrt(bc(self._tokens.idf2[tix]))
+            np.divide(num, den, out=out[:, n_lex], where=den > 0)
+            out[:, n_lex] *= PROFANITY_SCALE
+        return out
 
     def _setup_keys(self) -> None:
         """Derived state: the token table (lexicon, negators, clause ends, symbols)."""
