@@ -14,9 +14,10 @@ PLAIN_URL = re.compile(r"(?:https?://|www\.)\S+", re.I)
 PLAIN_EMOTICON = re.compile(
     r"(?<!\S)([:;=8xX][-o*']?[()\[\]dDpP/\\|3*]+|<3+|[()\[\]dD][-o']?[:;=])(?!\S)"
 )
+PLAIN_NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
 PLAIN_INVISIBLE = re.compile("[\ufe0e\ufe0f\u200d\U0001f3fb-\U0001f3ff]+")
 
-ALPHABET = list("hHtTpPsSwW:/.xab \n;=8X-o*'()[]dD\\|3<\u017f\u212a\ufe0f\u200d\U0001f3fc")
+ALPHABET = list("hHtTpPsSwW:/.,xab \n;=8X-o*'()[]dD\\|3<09\u0663\u017f\u212a\ufe0f\u200d\U0001f3fc")
 
 
 def _delete_invisible(s: str) -> str:
@@ -57,4 +58,5 @@ def test_fast_patterns_agree_with_plain_ones_on_random_text() -> None:
         s = "".join(rng.choice(ALPHABET) for _ in range(rng.randint(0, 14)))
         assert _marked(tweet_text._URL, s) == _marked(PLAIN_URL, s), s
         assert _marked(tweet_text.EMOTICON, s) == _marked(PLAIN_EMOTICON, s), s
+        assert _marked(tweet_text._NUMBER, s) == _marked(PLAIN_NUMBER, s), s
         assert _delete_invisible(s) == PLAIN_INVISIBLE.sub("", s), s
