@@ -142,14 +142,16 @@ class PostClassifier:
         self.version = version
         self._featurizer = model["featurizer"]
         self._heads = model["heads"]
-        self._fused = FusedHeads.from_heads(model["heads"])
+        self._fused = FusedHeads.from_heads(model["heads"], self._featurizer.idf_)
         self._bias = np.asarray(model["sentiment_bias"], dtype=np.float64)
         self.thresholds = dict(model["thresholds"])
         self.labels = model["labels"]
 
     def predict_proba(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """{"sentiment": (n, 3) negative/neutral/positive, "irony": (n,), "offensive": (n,)}."""
-        return self._fused.predict_proba(self._featurizer.transform_blocks(list(texts)))
+        texts = list(texts)
+        streams, dense = self._featurizer.streams(texts)
+        return self._fused.predict_proba(streams, dense, len(texts))
 
     def predict_proba_reference(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """Same as `predict_proba` through the sklearn heads (slow path, for checks)."""

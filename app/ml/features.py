@@ -339,9 +339,13 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
     def n_features_(self) -> int:
         return (1 << self.word_bits) + (1 << self.char_bits) + self.n_dense_
 
-    def _blocks(
+    def streams(
         self, texts: Sequence[str]
     ) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
+        """Before weighting: row-sorted (rows, cols) of the word stream and of the char
+        stream (cols in `n_features_` numbering, repeats kept), and the dense block.
+        `transform_blocks` weights them (TF-IDF, L2 per stream); the serving heads
+        (app.ml.heads) fold the same weights into their own product."""
         if not hasattr(self, "_tokens"):
             self._setup_keys()
         batch = _Batch(normalise_batch(texts))
@@ -372,7 +376,7 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
         nh = (1 << self.word_bits) + (1 << self.char_bits)
         df = np.zeros(nh, dtype=np.float64)
         for start in range(0, len(texts), 2000):
-            streams, _ = self._blocks(texts[start : start + 2000])
+            streams, _ = self.streams(texts[start : start + 2000])
             for rows, cols in streams:
                 key = np.unique(rows * nh + cols)  # document frequency: once per post
                 df += np.bincount(key % nh, minlength=nh)
@@ -388,7 +392,7 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
         """
         texts = list(X)
         n = len(texts)
-        streams, lexf = self._blocks(texts)
+        streams, lexf = self.streams(texts)
         nw = 1 << self.word_bits
         widths = (nw, 1 << self.char_bits)
         offsets = (0, nw)

@@ -7,6 +7,13 @@ pass per feature block instead of one per head.  The probabilities are those
 of `CalibratedClassifierCV.predict_proba` (sigmoid per class, then normalised
 for the 3-class sentiment head); tests/integration/test_model_artifact.py
 checks the two agree.
+
+The TF-IDF weighting is folded into the product: a hashed column's row holds
+idf * w for each head and idf**2 last, so one pass over a stream's raw
+(rows, cols) gives both sum(idf * w) and the squared L2 norm, and the scores
+are their ratio.  That is what the sklearn heads compute on
+`TweetFeaturizer.transform` (same sums, grouped differently in float32), with
+one gather per n-gram instead of two and no weighted sparse matrix to build.
 """
 
 from __future__ import annotations
@@ -27,8 +34,19 @@ class FusedHeads:
         a: np.ndarray,
         c: np.ndarray,
         stack: np.ndarray | None = None,
+        idf: np.ndarray | None = None,
     ) -> None:
-        self.W = np.ascontiguousarray(W, dtype=np.float32)  # (n_features, 5)
+        """`W`: (n_features, 5) over the featurizer's columns; `idf`: the weight of each
+        hashed column (the first len(idf) columns), none if every column is dense."""
+        W = np.asarray(W, dtype=np.float32)
+        idf = np.zeros(0, np.float32) if idf is None else np.asarray(idf, np.float32)
+        nh = len(idf)
+        # hashed columns: [idf * w (one per head column) | idf**2]; dense columns: w
+        self.hashed = np.empty((nh, W.shape[1] + 1), dtype=np.float32)
+        np.multiply(W[:nh], idf[:, None], out=self.hashed[:, :-1])
+        np.multiply(idf, idf, out=self.hashed[:, -1])
+        self.dense = np.ascontiguousarray(W[nh:])
+        self._ones = np.ones(0, np.float32)
         self.b = b.astype(np.float64)
         # (3, 5): raw sentiment scores (columns 0..2 of X @ W + b) feeding each column
         self.stack = np.zeros((3, 5)) if stack is None else stack.astype(np.float64)
@@ -36,7 +54,7 @@ class FusedHeads:
         self.c = c.astype(np.float64)
 
     @classmethod
-    def from_heads(cls, heads: dict[str, Any]) -> FusedHeads:
+    def from_heads(cls, heads: dict[str, Any], idf: np.ndarray | None = None) -> FusedHeads:
         cols, bs, as_, cs = [], [], [], []
         stack = np.zeros((3, 5))
         sent_est = heads["sentiment"].calibrated_classifiers_[0].estimator
@@ -62,20 +80,39 @@ class FusedHeads:
                 bs.append(inter[k])
                 as_.append(cal.calibrators[k].a_)
                 cs.append(cal.calibrators[k].b_)
-        return cls(np.stack(cols, axis=1), np.array(bs), np.array(as_), np.array(cs), stack)
+        W = np.stack(cols, axis=1)
+        return cls(W, np.array(bs), np.array(as_), np.array(cs), stack, idf)
 
-    def decision(self, blocks: tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]) -> np.ndarray:
-        word, char, lex = blocks
-        nw, nc = word.shape[1], char.shape[1]
-        d = word @ self.W[:nw]
-        d += char @ self.W[nw : nw + nc]
-        d += lex @ self.W[nw + nc :]
+    def _ones_for(self, n: int) -> np.ndarray:
+        """A read-only float32 ones vector of length n (grown, never written)."""
+        ones = self._ones
+        if len(ones) < n:
+            ones = np.ones(max(n, 2 * len(ones)), np.float32)
+            ones.flags.writeable = False
+            self._ones = ones  # a swap: concurrent readers keep the old one
+        return ones[:n]
+
+    def decision(
+        self, streams: list[tuple[np.ndarray, np.ndarray]], dense: np.ndarray, n_docs: int
+    ) -> np.ndarray:
+        """Raw scores from `TweetFeaturizer.streams` output: (n_docs, 5)."""
+        d = np.asarray(dense, np.float32) @ self.dense
+        nh = len(self.hashed)
+        for rows, cols in streams:  # rows sorted; int32 indices spare scipy a downcast
+            indptr = np.searchsorted(rows, np.arange(n_docs + 1)).astype(np.int32)
+            m = sp.csr_matrix((self._ones_for(len(cols)), cols, indptr), shape=(n_docs, nh))
+            r = m @ self.hashed
+            norm = np.sqrt(r[:, -1])
+            norm[norm == 0] = 1.0
+            d += r[:, :-1] / norm[:, None]
         d = d.astype(np.float64) + self.b
         d += d[:, :3] @ self.stack  # sentiment scores are stacked only into other columns
         return d
 
-    def predict_proba(self, blocks: tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]) -> dict:
-        d = self.decision(blocks)
+    def predict_proba(
+        self, streams: list[tuple[np.ndarray, np.ndarray]], dense: np.ndarray, n_docs: int
+    ) -> dict:
+        d = self.decision(streams, dense, n_docs)
         p = 1.0 / (1.0 + np.exp(self.a * d + self.c))
         sent = p[:, :3]
         total = sent.sum(axis=1, keepdims=True)

@@ -130,7 +130,8 @@ def test_classify_labels_each_post_field_by_field(trained: tuple[Path, dict]) ->
 
 def test_fast_path_matches_sklearn_heads(trained: tuple[Path, dict]) -> None:
     clf = load_classifier(trained[0])
-    texts = ["love great amazing", "yeah right so fun", "stupid fool", "bus schedule"]
+    texts = ["love great amazing", "yeah right so fun", "stupid fool", "bus schedule", "", "a"]
+    texts.append(" ".join(texts * 20))  # long: many repeated n-grams
     fast, ref = clf.predict_proba(texts), clf.predict_proba_reference(texts)
     for key in fast:
         np.testing.assert_allclose(fast[key], ref[key], atol=1e-5)
