@@ -60,3 +60,12 @@ def test_fast_patterns_agree_with_plain_ones_on_random_text() -> None:
         assert _marked(tweet_text.EMOTICON, s) == _marked(PLAIN_EMOTICON, s), s
         assert _marked(tweet_text._NUMBER, s) == _marked(PLAIN_NUMBER, s), s
         assert _delete_invisible(s) == PLAIN_INVISIBLE.sub("", s), s
+
+
+def test_elongations_are_replaced_as_the_plain_substitution_does() -> None:
+    rng = random.Random(20261130)
+    letters = list("aabbbz Zé\n.") + ["ooo", "lll", "\u00e9\u00e9\u00e9", "\ud83d"]
+    for _ in range(20_000):
+        s = "".join(rng.choice(letters) for _ in range(rng.randint(0, 12)))
+        assert tweet_text._sub_elongations(s) == tweet_text._ELONG.sub(tweet_text._elong, s), s
+    assert tweet_text._sub_elongations("soooo goooood") == "soo <elong> good <elong>"
