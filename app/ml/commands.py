@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
 import sys
 import time
@@ -157,7 +158,12 @@ def cmd_teach(args: argparse.Namespace) -> int:
 
 
 def _open_in(name: str) -> TextIO:
-    return sys.stdin if name == "-" else open(name, encoding="utf-8")  # noqa: SIM115
+    """UTF-8 text; bytes that are not UTF-8 become U+FFFD (the line is still labelled)."""
+    if name != "-":
+        return open(name, encoding="utf-8", errors="replace")  # noqa: SIM115
+    if hasattr(sys.stdin, "buffer"):
+        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+    return sys.stdin
 
 
 def _open_out(name: str) -> TextIO:
@@ -191,7 +197,17 @@ def cmd_classify(args: argparse.Namespace) -> int:
     except ModelArtifactError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    src, dst = _open_in(args.input), _open_out(args.output)
+    try:
+        src = _open_in(args.input)
+    except OSError as exc:
+        print(f"error: cannot read {args.input}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    try:
+        dst = _open_out(args.output)
+    except OSError as exc:
+        print(f"error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        src.close()
+        return 2
     try:
         batch: list[str] = []
         for line in src:
@@ -203,7 +219,9 @@ def cmd_classify(args: argparse.Namespace) -> int:
             _emit(clf, batch, dst)
         dst.flush()
     finally:
-        if src is not sys.stdin:
+        if isinstance(src, io.TextIOWrapper) and src.buffer is getattr(sys.stdin, "buffer", None):
+            src.detach()  # leave sys.stdin open
+        elif src is not sys.stdin:
             src.close()
         if dst is not sys.stdout:
             dst.close()

@@ -104,7 +104,9 @@ class _Batch:
 
     def __init__(self, norms: Sequence[str]) -> None:
         joined = "\n".join(f" {t} " for t in norms)
-        cp = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+        # surrogatepass: a lone surrogate (undecodable input bytes) is one more code point
+        raw = joined.encode("utf-32-le", "surrogatepass")
+        cp = np.frombuffer(raw, dtype=np.uint32).astype(np.uint64)
         n = len(cp)
         pw, pinv = _powers(n + 1)
         self.n_docs = len(norms)

@@ -95,6 +95,13 @@ def test_empty_text_gives_an_all_zero_row(feat: TweetFeaturizer) -> None:
     assert X[0].nnz == 0 or np.allclose(X[0].toarray(), 0)
 
 
+def test_a_lone_surrogate_is_featurised_like_any_other_character(feat: TweetFeaturizer) -> None:
+    # what undecodable bytes become under surrogateescape (e.g. a non-UTF-8 stdin)
+    X = feat.transform(["bad \udcff byte", "bad \ufffd byte"])
+    assert X.shape[0] == 2 and np.isfinite(X.data).all()
+    assert X[0].nnz == X[1].nnz  # same shape of text, one code point swapped
+
+
 def test_fit_is_deterministic() -> None:
     a = TweetFeaturizer(word_bits=12, char_bits=12).fit(CORPUS)
     b = TweetFeaturizer(word_bits=12, char_bits=12).fit(CORPUS)

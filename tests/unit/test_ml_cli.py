@@ -112,3 +112,21 @@ def test_train_without_a_teacher_store_names_the_way_out(tmp_path: Path, capsys)
     assert main(["train", "--data", str(data), "--teacher", str(tmp_path / "none")]) == 2
     err = capsys.readouterr().err
     assert "no readable soft-label store" in err and "--no-teacher" in err
+
+
+def test_classify_labels_lines_that_are_not_utf8(tmp_path: Path) -> None:
+    src = tmp_path / "in.txt"
+    src.write_bytes(b"caf\xe9 was great\n\xff\xfe\nplain\n")  # latin-1 and junk bytes
+    dst = tmp_path / "out.jsonl"
+    assert main(["classify", "--input", str(src), "--output", str(dst)]) == 0
+    rows = [json.loads(line) for line in dst.read_text().splitlines()]
+    assert len(rows) == 3 and all(
+        r["sentiment"] in {"negative", "neutral", "positive"} for r in rows
+    )
+
+
+def test_classify_reports_a_missing_input_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    assert main(["classify", "--input", str(tmp_path / "nope.txt")]) == 2
+    assert "cannot read" in capsys.readouterr().err
