@@ -101,6 +101,8 @@ CLAUSE_ENDS = frozenset([".", ",", "!", "?", ";", ":", "but", "however"])
 
 def _split_hashtag(match: re.Match[str]) -> str:
     tag = match.group(1)
+    if tag.isalpha() and (tag.islower() or tag.isupper()):
+        return f" #{tag} "  # no case change, digit or underscore: nothing to split
     words = _CAMEL.sub(" ", tag).replace("_", " ")
     if words.lower() == tag.lower():
         return f" #{tag} "

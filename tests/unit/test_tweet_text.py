@@ -69,3 +69,19 @@ def test_elongations_are_replaced_as_the_plain_substitution_does() -> None:
         s = "".join(rng.choice(letters) for _ in range(rng.randint(0, 12)))
         assert tweet_text._sub_elongations(s) == tweet_text._ELONG.sub(tweet_text._elong, s), s
     assert tweet_text._sub_elongations("soooo goooood") == "soo <elong> good <elong>"
+
+
+def _plain_split_hashtag(tag: str) -> str:
+    words = tweet_text._CAMEL.sub(" ", tag).replace("_", " ")
+    return f" #{tag} " if words.lower() == tag.lower() else f" #{tag} {words} "
+
+
+def test_hashtags_split_as_the_plain_camel_case_rule_does() -> None:
+    rng = random.Random(7)
+    chars = list("aAbBzZ09_\u00e9\u00c9\u00df\u1e9e\u4e2d")
+    for _ in range(20_000):
+        tag = "".join(rng.choice(chars) for _ in range(rng.randint(1, 8)))
+        got = tweet_text._HASHTAG.sub(tweet_text._split_hashtag, f"x #{tag}")
+        assert got == "x " + tweet_text._HASHTAG.sub(
+            lambda m: _plain_split_hashtag(m.group(1)), f"#{tag}"
+        ), tag
