@@ -14,7 +14,7 @@ done per token in Python:
    `<elong>` token, punctuation runs split from words, emoji isolated.
 2. `TweetFeaturizer.transform` turns the joined batch into one uint64 code
    point array and computes polynomial rolling hashes with numpy (wrapping
-   uint64 arithmetic): character 2..5-grams, word unigrams (with a salt for
+   uint64 arithmetic, app.ml.text_hash): character 2..5-grams, word unigrams (with a salt for
    words in a negation scope) and word bigrams, hashed into fixed buckets
    (no vocabulary to store), sublinear TF × IDF, L2 per stream.
 3. Lexicon features (VADER valences, MIT licence, looked up by token hash):
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from app.ml.word_vectors import WordVectors
 
 from app.ml.profanity import PROFANITY_SCALE, load_profanity_weights
+from app.ml.text_hash import CHAR_MULT, SALT, Batch, finalise, string_hash
 from app.ml.token_table import TokenTable
 from app.ml.tweet_text import (  # noqa: F401  (normalise is public here too)
     CLAUSE_ENDS,
@@ -48,91 +49,6 @@ from app.ml.tweet_text import (  # noqa: F401  (normalise is public here too)
     normalise,
     normalise_batch,
 )
-
-# --------------------------------------------------------------------------- normalisation
-
-# --------------------------------------------------------------------------- hashing
-
-_MASK = (1 << 64) - 1
-_P = 0x100000001B3  # FNV-64 prime, odd → invertible mod 2**64
-_PINV = pow(_P, -1, 1 << 64)
-_MIX = np.uint64(0x9E3779B97F4A7C15)
-_SALT = {k: np.uint64((0xC2B2AE3D27D4EB4F * k) & _MASK) for k in range(1, 12)}
-# one odd multiplier per n-gram length (a different hash family per length)
-_CHAR_MULT = {
-    k: np.uint64((0x9E3779B97F4A7C15 + 0x2545F4914F6CDD1D * k) & _MASK | 1) for k in range(1, 9)
-}
-_pow_cache: tuple[np.ndarray, np.ndarray] = (np.ones(1, np.uint64), np.ones(1, np.uint64))
-
-
-def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """P**i and P**-i mod 2**64 for i < n (cached, grown geometrically; thread-safe swap)."""
-    global _pow_cache
-    pw, pinv = _pow_cache
-    if len(pw) >= n:
-        return pw, pinv
-    size = max(n, 2 * len(pw), 1 << 16)
-    with np.errstate(over="ignore"):
-        pw = np.full(size, _P, dtype=np.uint64)
-        pw[0] = 1
-        pw = np.cumprod(pw, dtype=np.uint64)
-        pinv = np.full(size, _PINV, dtype=np.uint64)
-        pinv[0] = 1
-        pinv = np.cumprod(pinv, dtype=np.uint64)
-    _pow_cache = (pw, pinv)
-    return pw, pinv
-
-
-def _finalise(h: np.ndarray, salt: np.uint64, bits: int) -> np.ndarray:
-    with np.errstate(over="ignore"):
-        h = (h + salt) * _MIX
-    return (h >> np.uint64(64 - bits)).astype(np.int32)  # bits <= 31
-
-
-def string_hash(s: str) -> int:
-    """The raw 64-bit hash `TweetFeaturizer` computes for a token equal to `s`."""
-    h = 0
-    p = 1
-    for c in s:
-        h = (h + (ord(c) + 1) * p) & _MASK
-        p = (p * _P) & _MASK
-    return h
-
-
-class _Batch:
-    """Code points of a joined, normalised batch and their prefix hashes."""
-
-    def __init__(self, norms: Sequence[str]) -> None:
-        joined = "\n".join(f" {t} " for t in norms)
-        # surrogatepass: a lone surrogate (undecodable input bytes) is one more code point
-        raw = joined.encode("utf-32-le", "surrogatepass")
-        cp = np.frombuffer(raw, dtype=np.uint32).astype(np.uint64)
-        n = len(cp)
-        pw, pinv = _powers(n + 1)
-        self.n_docs = len(norms)
-        self.cp = cp
-        self.pinv = pinv
-        with np.errstate(over="ignore"):
-            self.prefix = np.zeros(n + 1, dtype=np.uint64)
-            np.cumsum((cp + np.uint64(1)) * pw[:n], out=self.prefix[1:])
-        nl = cp == 10
-        self.nl_cum = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(nl, out=self.nl_cum[1:])
-        self.doc = self.nl_cum[:-1]  # doc index of each position
-
-    def seg_hash(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-        with np.errstate(over="ignore"):
-            return (self.prefix[ends] - self.prefix[starts]) * self.pinv[starts]
-
-    def tokens(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(start, end, doc) of whitespace-separated tokens."""
-        cp = self.cp
-        is_tok = (cp != 32) & (cp != 10)
-        edge = np.diff(np.concatenate(([False], is_tok, [False])).astype(np.int8))
-        starts = np.flatnonzero(edge == 1)
-        ends = np.flatnonzero(edge == -1)
-        return starts, ends, self.doc[starts]
-
 
 # --------------------------------------------------------------------------- lexicon
 
@@ -213,7 +129,7 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
 
     # -- hashing
 
-    def _hashed(self, batch: _Batch) -> tuple[list[tuple[np.ndarray, np.ndarray]], dict]:
+    def _hashed(self, batch: Batch) -> tuple[list[tuple[np.ndarray, np.ndarray]], dict]:
         """Row-sorted (rows, cols) of the word stream and of the char stream."""
         nw = 1 << self.word_bits
         # words: unigram (salted when in a negation scope) then bigram, token by token
@@ -233,15 +149,15 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
             in_scope = ((before - base) > 0) & ~end_mask
         else:
             in_scope = np.zeros(0, dtype=bool)
-        salt = np.where(in_scope, _SALT[7], _SALT[1]).astype(np.uint64)
-        uni = _finalise(th, salt, self.word_bits)
+        salt = np.where(in_scope, SALT[7], SALT[1]).astype(np.uint64)
+        uni = finalise(th, salt, self.word_bits)
         pair_ok = np.zeros(nt, dtype=bool)
         bi = np.zeros(nt, dtype=np.int32)
         if nt > 1:
             pair_ok[:-1] = td[1:] == td[:-1]
             with np.errstate(over="ignore"):
                 bh = th[:-1] * np.uint64(0x2545F4914F6CDD1D) + th[1:]
-            bi[:-1] = _finalise(bh, _SALT[2], self.word_bits)
+            bi[:-1] = finalise(bh, SALT[2], self.word_bits)
         wcols = np.stack([uni, bi], axis=1).ravel()
         wkeep = np.stack([np.ones(nt, dtype=bool), pair_ok], axis=1).ravel()
         wrows = np.repeat(td, 2)[wkeep]
@@ -262,7 +178,7 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
                 np.equal(nl_cum[k : k + m], nl_cum[:m], out=ckeep[:m, j])
                 h = prefix[k : k + m] - prefix[:m]
                 h *= pinv[:m]
-                h *= _CHAR_MULT[k]
+                h *= CHAR_MULT[k]
                 h >>= shift
                 ccols[:m, j] = h
         ckeep = ckeep.ravel()
@@ -270,7 +186,7 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
         ccols = ccols.ravel()[ckeep] + nw
         return [(wrows, wcols), (crows, ccols)], {"th": th, "td": td, "scope": in_scope, "tix": tix}
 
-    def _lexicon(self, batch: _Batch, tok: dict[str, np.ndarray]) -> np.ndarray:
+    def _lexicon(self, batch: Batch, tok: dict[str, np.ndarray]) -> np.ndarray:
         n_docs = batch.n_docs
         td, scope, tix = tok["td"], tok["scope"], tok["tix"]
         n_lex = len(LEX_NAMES)
@@ -350,7 +266,7 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
         (app.ml.heads) fold the same weights into their own product."""
         if not hasattr(self, "_tokens"):
             self._setup_keys()
-        batch = _Batch(normalise_batch(texts))
+        batch = Batch(normalise_batch(texts))
         streams, tok = self._hashed(batch)
         lex = self._lexicon(batch, tok)
         if self.word_vectors is None:

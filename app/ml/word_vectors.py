@@ -76,7 +76,7 @@ class WordVectors:
 
     @classmethod
     def from_table(cls, words: list[str], vecs: np.ndarray, counts: np.ndarray) -> WordVectors:
-        from app.ml.features import string_hash
+        from app.ml.text_hash import string_hash
 
         counts = np.asarray(counts, np.float64)
         p = (counts + 1.0) / (counts.sum() + len(counts))

@@ -12,7 +12,8 @@ import pytest
 from app.cli import main
 from app.ml import soft_labels, word_vectors
 from app.ml.artifacts import PostClassifier, dump_bytes
-from app.ml.features import LEX_NAMES, TweetFeaturizer, string_hash
+from app.ml.features import LEX_NAMES, TweetFeaturizer
+from app.ml.text_hash import string_hash
 from app.ml.train import train
 from app.ml.word_vectors import WordVectorError, WordVectors
 from tests.integration.test_distillation import TINY, _store, flip_a_byte

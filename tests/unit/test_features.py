@@ -5,13 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.ml.features import (
-    TweetFeaturizer,
-    emoticon_token,
-    normalise,
-    normalise_batch,
-    string_hash,
-)
+from app.ml.features import TweetFeaturizer, emoticon_token, normalise, normalise_batch
+from app.ml.text_hash import string_hash
 
 CORPUS = [
     "I love this so much :) #BestDayEver",

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from app.ml.features import string_hash
+from app.ml.text_hash import string_hash
 from app.ml.token_table import TokenTable
 
 
