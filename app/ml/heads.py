@@ -24,6 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 
 TASK_ORDER = ("sentiment", "irony", "offensive")
+_ONES_KEPT = 1 << 21  # n-grams; a batch of 500 posts has about 150k
 
 
 class FusedHeads:
@@ -84,10 +85,13 @@ class FusedHeads:
         return cls(W, np.array(bs), np.array(as_), np.array(cs), stack, idf)
 
     def _ones_for(self, n: int) -> np.ndarray:
-        """A read-only float32 ones vector of length n (grown, never written)."""
+        """A read-only float32 ones vector of length n: a slice of a kept one, grown up
+        to `_ONES_KEPT` entries (8 MB); a longer batch gets its own, freed after."""
         ones = self._ones
         if len(ones) < n:
-            ones = np.ones(max(n, 2 * len(ones)), np.float32)
+            if n > _ONES_KEPT:
+                return np.ones(n, np.float32)
+            ones = np.ones(min(max(n, 2 * len(ones)), _ONES_KEPT), np.float32)
             ones.flags.writeable = False
             self._ones = ones  # a swap: concurrent readers keep the old one
         return ones[:n]
