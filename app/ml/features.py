@@ -50,6 +50,15 @@ from app.ml.tweet_text import (  # noqa: F401  (normalise is public here too)
     normalise_batch,
 )
 
+
+def _indptr(per_doc: np.ndarray) -> np.ndarray:
+    """CSR row pointers from entries per post; int32 where it fits (scipy would
+    otherwise scan and downcast int64 ones)."""
+    indptr = np.zeros(len(per_doc) + 1, dtype=np.int64)
+    np.cumsum(per_doc, out=indptr[1:])
+    return indptr.astype(np.int32) if indptr[-1] < 2**31 else indptr
+
+
 # --------------------------------------------------------------------------- lexicon
 
 
@@ -130,7 +139,8 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
     # -- hashing
 
     def _hashed(self, batch: Batch) -> tuple[list[tuple[np.ndarray, np.ndarray]], dict]:
-        """Row-sorted (rows, cols) of the word stream and of the char stream."""
+        """(indptr, cols) of the word stream and of the char stream: post i's entries
+        are cols[indptr[i]:indptr[i + 1]]."""
         nw = 1 << self.word_bits
         # words: unigram (salted when in a negation scope) then bigram, token by token
         ts, te, td = batch.tokens()
@@ -160,8 +170,9 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
             bi[:-1] = finalise(bh, SALT[2], self.word_bits)
         wcols = np.stack([uni, bi], axis=1).ravel()
         wkeep = np.stack([np.ones(nt, dtype=bool), pair_ok], axis=1).ravel()
-        wrows = np.repeat(td, 2)[wkeep]
         wcols = wcols[wkeep]
+        per_doc = np.bincount(td, minlength=batch.n_docs)  # tokens; one bigram fewer
+        windptr = _indptr(per_doc + np.maximum(per_doc - 1, 0))
         # character n-grams by start position; windows never cross the newline
         # between posts.  Contiguous slices only (no gathers): this is the hot loop.
         n = len(batch.cp)
@@ -181,10 +192,10 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
                 h *= CHAR_MULT[k]
                 h >>= shift
                 ccols[:m, j] = h
-        ckeep = ckeep.ravel()
-        crows = np.repeat(batch.doc, len(ks))[ckeep]
-        ccols = ccols.ravel()[ckeep] + nw
-        return [(wrows, wcols), (crows, ccols)], {"th": th, "td": td, "scope": in_scope, "tix": tix}
+        ccols = ccols.ravel()[ckeep.ravel()] + nw
+        cindptr = _indptr(batch.windows_per_doc(ks))  # by position, so by post
+        tok = {"th": th, "td": td, "scope": in_scope, "tix": tix}
+        return [(windptr, wcols), (cindptr, ccols)], tok
 
     def _lexicon(self, batch: Batch, tok: dict[str, np.ndarray]) -> np.ndarray:
         n_docs = batch.n_docs
@@ -260,8 +271,8 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
     def streams(
         self, texts: Sequence[str]
     ) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
-        """Before weighting: row-sorted (rows, cols) of the word stream and of the char
-        stream (cols in `n_features_` numbering, repeats kept), and the dense block.
+        """Before weighting: (indptr, cols) of the word stream and of the char stream
+        (cols in `n_features_` numbering, repeats kept), and the dense block.
         `transform_blocks` weights them (TF-IDF, L2 per stream); the serving heads
         (app.ml.heads) fold the same weights into their own product."""
         if not hasattr(self, "_tokens"):
@@ -295,7 +306,8 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
         df = np.zeros(nh, dtype=np.float64)
         for start in range(0, len(texts), 2000):
             streams, _ = self.streams(texts[start : start + 2000])
-            for rows, cols in streams:
+            for indptr, cols in streams:
+                rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
                 key = np.unique(rows * nh + cols)  # document frequency: once per post
                 df += np.bincount(key % nh, minlength=nh)
         n = len(texts)
@@ -315,14 +327,13 @@ class TweetFeaturizer(BaseEstimator, TransformerMixin):
         widths = (nw, 1 << self.char_bits)
         offsets = (0, nw)
         mats = []
-        for (rows, cols), width, off in zip(streams, widths, offsets, strict=True):
+        for (indptr, cols), width, off in zip(streams, widths, offsets, strict=True):
             data = self.idf_[cols]
+            counts = np.diff(indptr)
+            rows = np.repeat(np.arange(n), counts)
             norms = np.sqrt(np.bincount(rows, weights=data * data, minlength=n))
             norms[norms == 0] = 1.0
-            # rows are sorted.  int32 indices: scipy would otherwise scan and downcast int64
-            indptr = np.searchsorted(rows, np.arange(n + 1))
-            indptr = indptr.astype(np.int32 if len(cols) < 2**31 else np.int64)
-            data /= np.repeat(norms.astype(np.float32), np.diff(indptr))
+            data /= np.repeat(norms.astype(np.float32), counts)
             mats.append(sp.csr_matrix((data, cols - off, indptr), shape=(n, width)))
         return mats[0], mats[1], lexf.astype(np.float32)
 

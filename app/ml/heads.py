@@ -102,8 +102,7 @@ class FusedHeads:
         """Raw scores from `TweetFeaturizer.streams` output: (n_docs, 5)."""
         d = np.asarray(dense, np.float32) @ self.dense
         nh = len(self.hashed)
-        for rows, cols in streams:  # rows sorted; int32 indices spare scipy a downcast
-            indptr = np.searchsorted(rows, np.arange(n_docs + 1)).astype(np.int32)
+        for indptr, cols in streams:
             m = sp.csr_matrix((self._ones_for(len(cols)), cols, indptr), shape=(n_docs, nh))
             r = m @ self.hashed
             norm = np.sqrt(r[:, -1])

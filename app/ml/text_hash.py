@@ -80,6 +80,13 @@ class Batch:
         self.nl_cum = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(nl, out=self.nl_cum[1:])
         self.doc = self.nl_cum[:-1]  # doc index of each position
+        # characters of each post before its newline (its " t " form)
+        ends = np.append(np.flatnonzero(nl), n)
+        self.doc_len = ends - np.r_[0, ends[:-1] + 1]
+
+    def windows_per_doc(self, ks: Sequence[int]) -> np.ndarray:
+        """How many windows of each length in `ks` lie inside each post (no newline)."""
+        return sum((np.maximum(self.doc_len - (k - 1), 0) for k in ks), np.zeros(self.n_docs, int))
 
     def seg_hash(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore"):

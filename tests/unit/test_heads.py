@@ -18,7 +18,8 @@ def _case(seed: int):
     streams = []
     for lo, hi in ((0, 8), (8, NH)):  # a word stream and a char stream, own column ranges
         rows = np.sort(rng.integers(0, N_DOCS - 1, size=40))  # the last post: no entries
-        streams.append((rows, rng.integers(lo, hi, size=40).astype(np.int32)))
+        indptr = np.searchsorted(rows, np.arange(N_DOCS + 1)).astype(np.int32)
+        streams.append((indptr, rng.integers(lo, hi, size=40).astype(np.int32)))
     dense = rng.normal(size=(N_DOCS, N_DENSE)).astype(np.float32)
     stack = np.zeros((3, 5))
     stack[:, 3] = [0.5, -0.2, 0.1]  # sentiment scores feed the irony column
@@ -27,7 +28,8 @@ def _case(seed: int):
     # the same scores the slow way, as TweetFeaturizer.transform_blocks weights a stream:
     # each entry idf / (L2 norm over the post's entries; a repeat is one more entry)
     want = dense.astype(np.float64) @ W[NH:] + b
-    for rows, cols in streams:
+    for indptr, cols in streams:
+        rows = np.repeat(np.arange(N_DOCS), np.diff(indptr))
         norm = np.sqrt(np.bincount(rows, weights=idf[cols] ** 2, minlength=N_DOCS))
         X = np.zeros((N_DOCS, NH))
         np.add.at(X, (rows, cols), idf[cols] / np.where(norm == 0, 1.0, norm)[rows])
