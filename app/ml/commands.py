@@ -44,7 +44,7 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "teach",
         help="fine-tune the transformer teachers and write their soft labels "
-        "(optional extra: pip install -e '.[teacher]'; ~1 h on 2 cores)",
+        "(optional extra: pip install -e '.[teacher]'; ~45 min on 2 cores)",
     )
     p.add_argument("--data", type=Path, default=Path("../shared/tweets"))
     p.add_argument("--out", type=Path, default=Path("models/teacher"))
