@@ -166,6 +166,14 @@ def _open_in(name: str) -> TextIO:
     return sys.stdin
 
 
+def _close_in(src: TextIO) -> None:
+    """Close what `_open_in` opened; a wrapper around stdin is detached, not closed."""
+    if isinstance(src, io.TextIOWrapper) and src.buffer is getattr(sys.stdin, "buffer", None):
+        src.detach()
+    elif src is not sys.stdin:
+        src.close()
+
+
 def _open_out(name: str) -> TextIO:
     return sys.stdout if name == "-" else open(name, "w", encoding="utf-8")  # noqa: SIM115
 
@@ -206,7 +214,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
         dst = _open_out(args.output)
     except OSError as exc:
         print(f"error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
-        src.close()
+        _close_in(src)
         return 2
     try:
         batch: list[str] = []
@@ -219,10 +227,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
             _emit(clf, batch, dst)
         dst.flush()
     finally:
-        if isinstance(src, io.TextIOWrapper) and src.buffer is getattr(sys.stdin, "buffer", None):
-            src.detach()  # leave sys.stdin open
-        elif src is not sys.stdin:
-            src.close()
+        _close_in(src)
         if dst is not sys.stdout:
             dst.close()
     return 0
