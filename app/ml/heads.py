@@ -10,7 +10,7 @@ checks the two agree.
 
 The TF-IDF weighting is folded into the product: a hashed column's row holds
 idf * w for each head and idf**2 last, so one pass over a stream's raw
-(rows, cols) gives both sum(idf * w) and the squared L2 norm, and the scores
+(indptr, cols) gives both sum(idf * w) and the squared L2 norm, and the scores
 are their ratio.  That is what the sklearn heads compute on
 `TweetFeaturizer.transform` (same sums, grouped differently in float32), with
 one gather per n-gram instead of two and no weighted sparse matrix to build.
