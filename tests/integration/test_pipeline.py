@@ -12,6 +12,7 @@ from app.db.repos import outbox as outbox_repo
 from app.db.session import unit_of_work
 from app.db.tables import Alert, OutboxMessage, Post, VolumeBucket, Watch
 from app.jobs import tasks
+from app.ml.artifacts import default_models_root, load_classifier
 from app.notify.slack import SlackNotifier
 from app.notify.webhooks import WebhookSender
 from app.runtime import Runtime
@@ -213,6 +214,33 @@ def test_resolving_a_running_surge_does_not_reopen_it_until_it_is_over_or_grows(
     )
     _detect(session_factory, clock, wid)
     assert alerts() == [("negative_surge", "resolved"), ("negative_surge", "open")]
+
+
+COMPLAINTS = [
+    *NEGATIVE,
+    "Acme council is a total disgrace. Bins not collected for three weeks.",
+    "the police did nothing when my car was stolen, useless",
+    "Metro police ignored my call for two hours. Unacceptable.",
+]
+
+
+def test_sincere_complaints_labelled_by_the_shipped_model_are_no_parody_surge(
+    session_factory, clock
+):
+    # The shipped irony head, at its F1 threshold, calls most angry posts ironic;
+    # they must raise negative_surge, not "a parody of your own post is spreading".
+    shipped = load_classifier(default_models_root())
+    assert all(label.irony for label in shipped.classify(COMPLAINTS))
+    wid = _watch(session_factory, clock)
+    _ingest(session_factory, clock, wid, history(clock.now(), days=8), KeywordClassifier())
+    _detect(session_factory, clock, wid)
+    clock.advance(timedelta(minutes=1))
+    _ingest(session_factory, clock, wid, burst(clock.now(), 80, COMPLAINTS, "angry"), shipped)
+    outcome = _detect(session_factory, clock, wid)
+    assert outcome.actions.get("negative_surge") == "open:opened", outcome
+    assert "parody_surge" not in outcome.spikes, outcome
+    with unit_of_work(session_factory) as s:
+        assert s.scalar(select(func.sum(VolumeBucket.parody))) == 0
 
 
 def test_positive_surge_raises_no_crisis_alert(session_factory, clock):

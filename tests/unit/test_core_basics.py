@@ -25,8 +25,10 @@ from app.core.normalise import (
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
-def labels(sentiment: Sentiment, irony: bool = False, parody: bool = False) -> PostLabels:
-    return PostLabels(sentiment, 0.1, 0.8, 0.1, irony, 0.5, False, 0.1, parody, 0.0)
+def labels(
+    sentiment: Sentiment, irony: bool = False, parody: bool = False, p_irony: float = 0.9
+) -> PostLabels:
+    return PostLabels(sentiment, 0.1, 0.8, 0.1, irony, p_irony, False, 0.1, parody, 0.0)
 
 
 def test_text_and_handles_are_canonical() -> None:
@@ -53,12 +55,14 @@ def test_buckets_by_event_time_and_label() -> None:
         [
             (NOW, labels(Sentiment.NEGATIVE, irony=True)),
             (NOW + timedelta(minutes=1), labels(Sentiment.POSITIVE, irony=True)),
+            (NOW + timedelta(minutes=2), labels(Sentiment.NEGATIVE, irony=True, p_irony=0.6)),
             (NOW + timedelta(minutes=6), labels(Sentiment.NEUTRAL, parody=True)),
         ]
     )
     first = tallies[NOW]
-    # ironic negativity is mocking content; "ironic" praise is not
-    assert (first.total, first.negative, first.positive, first.parody) == (2, 1, 1, 1)
+    # confidently ironic negativity is mocking content; "ironic" praise is not, and
+    # neither is a complaint the irony head is merely past its F1 threshold on
+    assert (first.total, first.negative, first.positive, first.parody) == (3, 2, 1, 1)
     assert tallies[NOW + timedelta(minutes=5)].parody == 1
 
 

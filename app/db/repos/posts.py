@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
+from app.core.buckets import MOCKING_MIN_P_IRONY
 from app.core.model import OwnPost
 from app.db.tables import Post
 from app.db.upsert import insert_for
@@ -16,7 +17,12 @@ from app.db.upsert import insert_for
 
 def _mocking() -> ColumnElement[bool]:
     """The SQL twin of core.buckets.counts_as_parody."""
-    return or_(Post.parody.is_(True), and_(Post.irony.is_(True), Post.sentiment != "positive"))
+    confident_irony = and_(
+        Post.irony.is_(True),
+        Post.p_irony >= MOCKING_MIN_P_IRONY,
+        Post.sentiment != "positive",
+    )
+    return or_(Post.parody.is_(True), confident_irony)
 
 
 def insert_new(session: Session, rows: Sequence[dict[str, Any]]) -> set[tuple[str, str]]:
