@@ -14,10 +14,10 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
-        self.alerts = Counter(
-            "groundswell_alert_events_total",
-            "Alert events queued, by type",
-            ["type"],
+        self.decisions = Counter(
+            "groundswell_detector_decisions_total",
+            "Detector decisions that change an alert (open, update, touch, resolve), by action",
+            ["action"],
             registry=self.registry,
         )
         self.deliveries = Counter(

@@ -21,7 +21,9 @@ class WatchCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     terms: list[str] = Field(default_factory=list, max_length=200)
     own_handles: list[str] = Field(default_factory=list, max_length=50)
-    sensitivity: Sensitivity = "medium"
+    sensitivity: Sensitivity | None = Field(
+        default=None, description="default: the server's GROUNDSWELL_DEFAULT_SENSITIVITY"
+    )
     slack_channel: str | None = Field(default=None, max_length=100)
     channels: list[str] = Field(default_factory=list, max_length=20)
 

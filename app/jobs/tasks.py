@@ -38,10 +38,13 @@ def detect_watches(runtime: Runtime, *, only_dirty: bool) -> int:
             outcomes = _detect_chunk(runtime, chunk, isolate=True)
         for outcome in outcomes:
             queued += outcome.queued
-            for action in outcome.actions.values():
-                runtime.metrics.alerts.labels(action.split(":")[0]).inc()
-            if outcome.actions:
-                log.info("detect %s: %s", outcome.watch_id, outcome.actions)
+            changed = {k: a for k, a in outcome.actions.items() if not a.startswith("none:")}
+            for action in changed.values():
+                runtime.metrics.decisions.labels(action.split(":")[0]).inc()
+            if any(not a.startswith("touch:") for a in changed.values()):
+                log.info("detect %s: %s", outcome.watch_id, changed)
+            elif outcome.actions:  # quiet bookkeeping on a running or settled wave
+                log.debug("detect %s: %s", outcome.watch_id, outcome.actions)
     if queued:
         runtime.kick_delivery()
     elapsed = time.perf_counter() - started

@@ -64,6 +64,12 @@ def test_every_route_needs_a_key(client):
     assert client.get("/healthz").json() == {"status": "ok"}
 
 
+def test_a_watch_without_sensitivity_gets_the_servers_default(session_factory, clock, db_engine):
+    with _client(session_factory, clock, db_engine, default_sensitivity="high") as c:
+        assert _watch(c)["sensitivity"] == "high"
+        assert _watch(c, name="calm", sensitivity="low")["sensitivity"] == "low"
+
+
 def test_watch_crud_and_paging(client):
     ids = [_watch(client, name=f"w{i}")["id"] for i in range(3)]
     page1 = client.get("/api/v1/watches?limit=2", headers=AUTH).json()

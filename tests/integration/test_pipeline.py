@@ -389,3 +389,34 @@ def test_one_broken_watch_does_not_stop_the_others(session_factory, clock, db_en
     with unit_of_work(session_factory) as s:
         assert s.get(Watch, good).detector_state is not None
         assert s.get(Watch, bad).detector_state is None
+
+
+def test_detector_decisions_are_counted_and_quiet_passes_not_logged(
+    session_factory, clock, db_engine, caplog
+):
+    wid = _watch(session_factory, clock)
+    _ingest(session_factory, clock, wid, history(clock.now(), days=8), KeywordClassifier())
+    runtime = Runtime(
+        make_settings(),
+        db_engine,
+        session_factory,
+        clock,
+        KeywordClassifier(),
+        None,
+        WebhookSender(allow_private=True),
+    )
+    tasks.detect_watches(runtime, only_dirty=False)
+    clock.advance(timedelta(minutes=1))
+    _ingest(session_factory, clock, wid, burst(clock.now(), 60, NEGATIVE, "n"), KeywordClassifier())
+    with caplog.at_level("INFO", logger="app.jobs.tasks"):
+        tasks.detect_watches(runtime, only_dirty=False)
+        opened = [r.getMessage() for r in caplog.records]
+        caplog.clear()
+        clock.advance(timedelta(seconds=30))
+        tasks.detect_watches(runtime, only_dirty=False)  # the same wave, nothing new to say
+        quiet = [r.getMessage() for r in caplog.records if r.levelname == "INFO"]
+    assert any("negative_surge" in m and "open:opened" in m for m in opened), opened
+    assert quiet == []
+    text = runtime.metrics.render().decode()
+    assert 'groundswell_detector_decisions_total{action="open"}' in text
+    assert 'action="none"' not in text

@@ -41,7 +41,9 @@ def create_watch(
     body: WatchCreate, session: UowDep, runtime: RuntimeDep, _: ApiKeyDep
 ) -> WatchRead:
     """Create a watch: terms and the organisation's own handles to listen for."""
-    spec = watch_service.WatchSpec(**body.model_dump())
+    fields = body.model_dump()
+    fields["sensitivity"] = fields["sensitivity"] or runtime.settings.default_sensitivity
+    spec = watch_service.WatchSpec(**fields)
     return to_read(watch_service.create(session, spec, runtime.clock.now()))
 
 
