@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from app import __version__
 from app.api import errors
+from app.api.body_limit import BodyLimit
 from app.api.routes import alerts, health, posts, slack, subscriptions, watches
 from app.runtime import Runtime
 
@@ -32,6 +33,7 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
         title="groundswell", version=__version__, description=DESCRIPTION, lifespan=lifespan
     )
     app.state.runtime = runtime
+    app.add_middleware(BodyLimit)
     errors.install(app)
     for router in (
         health.router,

@@ -32,12 +32,17 @@ class WatchSpec:
     channels: list[str] | None = None
 
 
+MAX_ENTRY_CHARS = 200  # one term or handle; matching scans every post for each
+
+
 def _clean_list(values: list[str], field: str, handles: bool = False) -> list[str]:
     out: list[str] = []
     for value in values:
         clean = normalise_handle(value) if handles else normalise_text(value)
         if not clean:
             raise WatchInvalid(field, "must not contain empty entries")
+        if len(clean) > MAX_ENTRY_CHARS:
+            raise WatchInvalid(field, f"entries must be at most {MAX_ENTRY_CHARS} characters")
         if clean not in out:
             out.append(clean)
     return out

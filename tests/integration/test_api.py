@@ -11,8 +11,11 @@ from urllib.parse import urlencode
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from app.api.body_limit import MAX_BODY_BYTES
 from app.db.session import unit_of_work
+from app.db.tables import Subscription
 from app.runtime import Runtime
 from app.web import create_app
 from tests.builders import an_open_alert, post_json, raw_post
@@ -151,6 +154,50 @@ def test_subscription_secret_shown_once(client):
         "/api/v1/subscriptions", json={"url": "http://x/", "events": ["nope"]}, headers=AUTH
     )
     assert r.status_code == 422
+
+
+def test_a_password_in_a_webhook_url_is_never_shown_back(client, session_factory):
+    url = "http://hook:s3cret-pw@127.0.0.1:9/in?x=1"
+    r = client.post(
+        "/api/v1/subscriptions", json={"url": url, "events": ["alert.opened"]}, headers=AUTH
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["url"] == "http://hook:***@127.0.0.1:9/in?x=1"
+    listed = client.get("/api/v1/subscriptions", headers=AUTH).json()["items"]
+    shown = client.get(f"/api/v1/subscriptions/{r.json()['id']}", headers=AUTH)
+    assert shown.status_code == 200 and shown.json()["url"] == r.json()["url"]
+    assert "s3cret-pw" not in json.dumps(listed)
+    with unit_of_work(session_factory) as s:  # kept as given, for the deliveries
+        assert s.scalar(select(Subscription.url)) == url
+
+
+def test_terms_longer_than_200_characters_are_refused(client):
+    r = client.post("/api/v1/watches", json={"name": "w", "terms": ["x" * 201]}, headers=AUTH)
+    assert r.status_code == 422
+    assert r.json()["errors"] == [
+        {"field": "terms", "reason": "entries must be at most 200 characters"}
+    ]
+    assert _watch(client, terms=["x" * 200])["terms"] == ["x" * 200]
+
+
+def test_bodies_over_the_cap_get_413_before_parsing(client):
+    big = b'{"posts": [' + b" " * (MAX_BODY_BYTES + 1) + b"]}"
+    wid = _watch(client)["id"]
+    headers = {**AUTH, "Content-Type": "application/json"}
+    r = client.post(f"/api/v1/watches/{wid}/posts", content=big, headers=headers)
+    assert r.status_code == 413
+    assert r.json()["detail"] == f"body: is larger than {MAX_BODY_BYTES} bytes"
+
+    def chunks():  # no Content-Length: counted as it streams
+        yield b'{"posts": ['
+        for _ in range(33):
+            yield b" " * (1024 * 1024)
+        yield b"]}"
+
+    r = client.post(f"/api/v1/watches/{wid}/posts", content=chunks(), headers=headers)
+    assert r.status_code == 413, r.text
+    ok = client.post(f"/api/v1/watches/{wid}/posts", json={"posts": []}, headers=AUTH)
+    assert ok.status_code != 413
 
 
 def test_alert_commands_on_missing_alert(client):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit, urlunsplit
+
 from fastapi import APIRouter, Response, status
 
 from app.api.deps import ApiKeyDep, RuntimeDep, UowDep
@@ -15,10 +17,20 @@ from app.services import subscriptions as sub_service
 router = APIRouter(prefix="/api/v1/subscriptions", tags=["subscriptions"])
 
 
+def masked(url: str) -> str:
+    """The URL with any password replaced by ***: a key holder may list the
+    subscriptions, not read credentials someone put in a receiver's URL."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+
+
 def to_read(s: Subscription) -> SubscriptionRead:
     return SubscriptionRead(
         id=s.id,
-        url=s.url,
+        url=masked(s.url),
         events=s.events,
         created_at=s.created_at,
         disabled_at=s.disabled_at,
