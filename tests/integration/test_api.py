@@ -260,8 +260,10 @@ def test_openapi_describes_the_api(client):
         "/api/v1/alerts",
         "/api/v1/alerts/{alert_id}/acknowledge",
         "/api/v1/subscriptions",
+        "/metrics",
     ):
         assert path in paths, path
+    assert "text/plain" in paths["/metrics"]["get"]["responses"]["200"]["content"]
     assert client.get("/docs").status_code == 200
 
 

@@ -36,7 +36,12 @@ def readyz(runtime: RuntimeDep) -> JSONResponse:
     )
 
 
-@router.get("/metrics", include_in_schema=False)
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
+)
 def metrics(runtime: RuntimeDep) -> Response:
-    """Prometheus metrics: posts, alert events, deliveries, detection time."""
+    """Prometheus metrics: posts by outcome, detector decisions, deliveries, outbox
+    messages by state, detection pass time."""
     return Response(runtime.metrics.render(), media_type="text/plain; version=0.0.4")
