@@ -13,6 +13,15 @@ from app.services.subscriptions import SubscriptionInvalid
 from app.services.watches import WatchInvalid
 
 
+class InvalidParam(ValueError):
+    """A query parameter that cannot be used: 422 naming it, like a bad body field."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
 class NotFound(LookupError):
     def __init__(self, what: str, ident: str) -> None:
         super().__init__(f"{what} {ident} not found")
@@ -50,7 +59,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(WatchInvalid)
     @app.exception_handler(SubscriptionInvalid)
-    async def _field(_: Request, exc: WatchInvalid | SubscriptionInvalid) -> JSONResponse:
+    @app.exception_handler(InvalidParam)
+    async def _field(
+        _: Request, exc: WatchInvalid | SubscriptionInvalid | InvalidParam
+    ) -> JSONResponse:
         return JSONResponse(
             status_code=422,
             content={"detail": str(exc), "errors": [{"field": exc.field, "reason": exc.reason}]},

@@ -9,7 +9,13 @@ from fastapi import APIRouter, Query
 
 from app.api.deps import ApiKeyDep, RuntimeDep
 from app.api.errors import NotFound
-from app.api.pagination import CursorParam, LimitParam, decode_cursor, encode_cursor
+from app.api.pagination import (
+    POST_CURSOR,
+    CursorParam,
+    LimitParam,
+    decode_cursor,
+    encode_cursor,
+)
 from app.api.schemas import IngestOut, Page, PostBatch, PostRead
 from app.core.model import Author, RawPost
 from app.db.repos import posts as posts_repo
@@ -114,7 +120,7 @@ def list_posts(
             label=label,
             since=_utc(since),
             until=_utc(until),
-            after_id=decode_cursor(cursor),
+            after_id=decode_cursor(cursor, POST_CURSOR),
             limit=limit + 1,
         )
         nxt = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None

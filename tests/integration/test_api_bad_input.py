@@ -1,0 +1,103 @@
+"""Bad input to the REST API gets a 4xx with a reason (never a 500), on a real database."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import timedelta, timezone
+
+import pytest
+
+from app.api.pagination import encode_cursor
+from app.db.session import unit_of_work
+from tests.builders import an_open_alert, post_json, raw_post
+from tests.integration.test_api import AUTH, _client, _watch
+
+NOT_A_CURSOR = "cursor: not a cursor from this API"
+
+
+@pytest.fixture
+def client(session_factory, clock, db_engine):
+    with _client(session_factory, clock, db_engine) as c:
+        yield c
+
+
+def _cursor(value: object) -> str:
+    """What a client could forge: base64 of any JSON value, unpadded like ours."""
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+NOT_AN_ID = [[1, 2], {}, 1, None, True, "", "a\u0000b", "x" * 41]
+NOT_A_POST_ID = [[1, 2], {}, "abc", "1", None, True, 1.5, -1, 2**63]
+NOT_AN_ALERT_KEY = [
+    [1, 2],
+    {},
+    1,
+    "abc",
+    ["x", "y"],
+    ["2025-01-01T00:00:00", "alr_a"],  # no time zone
+    ["0001-01-01T00:00:00+05:00", "alr_a"],  # before year 1 in UTC
+    ["2025-01-01T00:00:00+00:00", 1],
+    ["2025-01-01T00:00:00+00:00", "alr_a", "extra"],
+]
+
+
+def _refused(client, path: str, cursors: list[object]) -> None:
+    for value in cursors:
+        r = client.get(path, params={"cursor": _cursor(value)}, headers=AUTH)
+        assert r.status_code == 422, (value, r.text)
+        assert r.json() == {
+            "detail": NOT_A_CURSOR,
+            "errors": [{"field": "cursor", "reason": "not a cursor from this API"}],
+        }, value
+    for garbage in ("!!!", "bm90IGpzb24", "//79"):  # not base64; "not json"; not UTF-8
+        r = client.get(path, params={"cursor": garbage}, headers=AUTH)
+        assert (r.status_code, r.json()["detail"]) == (422, NOT_A_CURSOR), garbage
+
+
+def test_watch_and_subscription_cursors_must_be_ids(client):
+    _refused(client, "/api/v1/watches", NOT_AN_ID)
+    _refused(client, "/api/v1/subscriptions", NOT_AN_ID)
+
+
+def test_post_cursor_must_be_a_post_id(client, clock):
+    wid = _watch(client)["id"]
+    posts = [post_json(raw_post(f"p{i}", "fine", clock.now())) for i in range(3)]
+    assert client.post(
+        f"/api/v1/watches/{wid}/posts", json={"posts": posts}, headers=AUTH
+    ).is_success
+    _refused(client, f"/api/v1/watches/{wid}/posts", NOT_A_POST_ID)
+    page1 = client.get(f"/api/v1/watches/{wid}/posts?limit=2", headers=AUTH).json()
+    page2 = client.get(
+        f"/api/v1/watches/{wid}/posts", params={"cursor": page1["next_cursor"]}, headers=AUTH
+    ).json()
+    got = [p["external_id"] for p in page1["items"] + page2["items"]]
+    assert sorted(got) == ["p0", "p1", "p2"] and page2["next_cursor"] is None
+
+
+def test_alert_cursor_must_be_an_opened_at_and_id(client, session_factory, clock):
+    wid = _watch(client)["id"]
+    with unit_of_work(session_factory) as s:  # one open alert per (watch, kind)
+        for aid, kind, ago in [
+            ("alr_a", "negative_surge", 0),
+            ("alr_b", "parody_surge", 0),
+            ("alr_c", "volume_surge", 1),
+        ]:
+            alert = an_open_alert(aid, wid, clock.now() - timedelta(hours=ago))
+            alert.kind = kind
+            s.add(alert)
+    _refused(client, "/api/v1/alerts", NOT_AN_ALERT_KEY)
+    page1 = client.get("/api/v1/alerts?limit=2", headers=AUTH).json()
+    assert [a["id"] for a in page1["items"]] == ["alr_b", "alr_a"]
+    page2 = client.get(
+        "/api/v1/alerts?limit=2", params={"cursor": page1["next_cursor"]}, headers=AUTH
+    ).json()
+    assert [a["id"] for a in page2["items"]] == ["alr_c"] and page2["next_cursor"] is None
+    # A cursor in another zone names the same instant as its UTC twin.
+    opened = clock.now().astimezone(timezone(timedelta(hours=5)))
+    r = client.get(
+        "/api/v1/alerts",
+        params={"cursor": encode_cursor([opened.isoformat(), "alr_b"])},
+        headers=AUTH,
+    )
+    assert [a["id"] for a in r.json()["items"]] == ["alr_a", "alr_c"]
