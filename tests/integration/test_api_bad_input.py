@@ -10,6 +10,7 @@ import pytest
 
 from app.api.pagination import encode_cursor
 from app.db.session import unit_of_work
+from app.services.retention import KEEP_POSTS
 from tests.builders import an_open_alert, post_json, raw_post
 from tests.integration.test_api import AUTH, _client, _watch
 
@@ -101,3 +102,40 @@ def test_alert_cursor_must_be_an_opened_at_and_id(client, session_factory, clock
         headers=AUTH,
     )
     assert [a["id"] for a in r.json()["items"]] == ["alr_a", "alr_c"]
+
+
+@pytest.mark.parametrize(
+    ("created_at", "reason"),
+    [
+        ("0001-01-01T00:00:00+05:00", "is out of range"),
+        ("9999-12-31T23:59:59-05:00", "is out of range"),
+        ("9999-12-31T23:59:59+05:00", "is in the future"),
+    ],
+)
+def test_post_created_at_at_the_ends_of_time_is_a_422(client, clock, created_at, reason):
+    wid = _watch(client)["id"]
+    good = post_json(raw_post("a", "fine", clock.now()))
+    bad = dict(post_json(raw_post("b", "fine", clock.now())), created_at=created_at)
+    r = client.post(f"/api/v1/watches/{wid}/posts", json={"posts": [good, bad]}, headers=AUTH)
+    assert r.status_code == 422, r.text
+    assert r.json() == {
+        "detail": f"posts[1].created_at: {reason}",
+        "errors": [{"field": "posts[1].created_at", "reason": reason}],
+    }
+
+
+def test_post_older_than_retention_is_refused_not_silently_pruned(client, clock):
+    wid = _watch(client)["id"]
+    url = f"/api/v1/watches/{wid}/posts"
+    kept = post_json(raw_post("kept", "fine", clock.now() - KEEP_POSTS))
+    assert client.post(url, json={"posts": [kept]}, headers=AUTH).json()["accepted"] == 1
+    old = post_json(raw_post("old", "fine", clock.now() - KEEP_POSTS - timedelta(seconds=1)))
+    r = client.post(url, json={"posts": [old]}, headers=AUTH)
+    assert r.status_code == 422
+    assert r.json()["errors"] == [
+        {
+            "field": "posts[0].created_at",
+            "reason": "is older than 35 days, the longest posts are kept",
+        }
+    ]
+    assert [p["external_id"] for p in client.get(url, headers=AUTH).json()["items"]] == ["kept"]

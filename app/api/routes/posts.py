@@ -61,7 +61,8 @@ def to_read(p: Post) -> PostRead:
 @router.post("", response_model=IngestOut)
 def push_posts(watch_id: str, body: PostBatch, runtime: RuntimeDep, _: ApiKeyDep) -> IngestOut:
     """Ingest up to 1,000 posts. Idempotent per (watch, channel, external_id); a
-    malformed item refuses the whole batch with 422 naming its index and field."""
+    malformed item refuses the whole batch with 422 naming its index and field.
+    `created_at` may not be in the future nor older than the 35 days posts are kept."""
     raw = [
         RawPost(
             external_id=p.external_id,
@@ -84,6 +85,7 @@ def push_posts(watch_id: str, body: PostBatch, runtime: RuntimeDep, _: ApiKeyDep
             raw_posts=raw,
             classifier=runtime.classifier,
             now=runtime.clock.now(),
+            refuse_expired=True,
         )
     runtime.metrics.posts.labels("accepted").inc(result.accepted)
     runtime.metrics.posts.labels("duplicate").inc(result.duplicates)
