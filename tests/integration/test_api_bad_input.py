@@ -139,3 +139,25 @@ def test_post_older_than_retention_is_refused_not_silently_pruned(client, clock)
         }
     ]
     assert [p["external_id"] for p in client.get(url, headers=AUTH).json()["items"]] == ["kept"]
+
+
+@pytest.mark.parametrize("param", ["since", "until"])
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-05:00"])
+def test_post_list_times_out_of_range_name_the_parameter(client, param, value):
+    wid = _watch(client)["id"]
+    r = client.get(f"/api/v1/watches/{wid}/posts", params={param: value}, headers=AUTH)
+    assert r.status_code == 422, r.text
+    reason = "is out of range once converted to UTC"
+    assert r.json() == {
+        "detail": f"{param}: {reason}",
+        "errors": [{"field": param, "reason": reason}],
+    }
+
+
+def test_post_list_times_at_the_ends_of_time_in_utc_still_work(client, clock):
+    wid = _watch(client)["id"]
+    post = post_json(raw_post("a", "fine", clock.now()))
+    client.post(f"/api/v1/watches/{wid}/posts", json={"posts": [post]}, headers=AUTH)
+    params = {"since": "0001-01-01T00:00:00+00:00", "until": "9999-12-31T23:59:59"}
+    r = client.get(f"/api/v1/watches/{wid}/posts", params=params, headers=AUTH)
+    assert r.status_code == 200 and [p["external_id"] for p in r.json()["items"]] == ["a"]

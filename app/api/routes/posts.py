@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.api.deps import ApiKeyDep, RuntimeDep
-from app.api.errors import NotFound
+from app.api.errors import InvalidParam, NotFound
 from app.api.pagination import (
     POST_CURSOR,
     CursorParam,
@@ -94,11 +94,17 @@ def push_posts(watch_id: str, body: PostBatch, runtime: RuntimeDep, _: ApiKeyDep
     return IngestOut(accepted=result.accepted, duplicates=result.duplicates)
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    """Query times without a zone are taken as UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
+def _utc(name: str, value: datetime | None) -> datetime | None:
+    """Query times without a zone are taken as UTC; one that leaves the years 1-9999
+    once moved to UTC (0001-01-01T00:00:00+01:00) is a 422 naming the parameter."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise InvalidParam(name, "is out of range once converted to UTC") from exc
 
 
 @router.get("", response_model=Page[PostRead])
@@ -120,8 +126,8 @@ def list_posts(
             session,
             watch_id,
             label=label,
-            since=_utc(since),
-            until=_utc(until),
+            since=_utc("since", since),
+            until=_utc("until", until),
             after_id=decode_cursor(cursor, POST_CURSOR),
             limit=limit + 1,
         )
