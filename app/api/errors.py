@@ -71,8 +71,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(NotFound)
     @app.exception_handler(AlertNotFound)
     async def _missing(_: Request, exc: LookupError) -> JSONResponse:
-        detail = str(exc) if isinstance(exc, NotFound) else f"alert {exc} not found"
-        return JSONResponse(status_code=404, content={"detail": detail})
+        return JSONResponse(status_code=404, content={"detail": str(exc)})
 
     @app.exception_handler(TransitionRefused)
     async def _conflict(_: Request, exc: TransitionRefused) -> JSONResponse:

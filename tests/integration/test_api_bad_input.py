@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from datetime import timedelta, timezone
+from urllib.parse import urlencode
 
 import pytest
 
@@ -12,7 +14,7 @@ from app.api.pagination import encode_cursor
 from app.db.session import unit_of_work
 from app.services.retention import KEEP_POSTS
 from tests.builders import an_open_alert, post_json, raw_post
-from tests.integration.test_api import AUTH, _client, _watch
+from tests.integration.test_api import AUTH, SIGNING, _client, _signed, _watch
 
 NOT_A_CURSOR = "cursor: not a cursor from this API"
 
@@ -161,3 +163,51 @@ def test_post_list_times_at_the_ends_of_time_in_utc_still_work(client, clock):
     params = {"since": "0001-01-01T00:00:00+00:00", "until": "9999-12-31T23:59:59"}
     r = client.get(f"/api/v1/watches/{wid}/posts", params=params, headers=AUTH)
     assert r.status_code == 200 and [p["external_id"] for p in r.json()["items"]] == ["a"]
+
+
+@pytest.fixture
+def slack_client(session_factory, clock, db_engine):
+    with _client(session_factory, clock, db_engine, slack_signing_secret=SIGNING) as c:
+        yield c
+
+
+def _slack(client, payload: str):
+    """POST a correctly signed interaction whose payload field is `payload`."""
+    body = urlencode({"payload": payload})
+    return client.post("/slack/interactions", content=body, headers=_signed(body, int(time.time())))
+
+
+def _button(action: object, user: object = None) -> str:
+    return json.dumps({"type": "block_actions", "user": user, "actions": [action]})
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        ("[1]", "payload: must be a JSON object"),
+        ('"x"', "payload: must be a JSON object"),
+        ("{bad", "not a block_actions payload"),
+        ('{"actions": 1}', "payload.actions: must list an action object"),
+        ('{"actions": []}', "payload.actions: must list an action object"),
+        ('{"actions": [1]}', "payload.actions: must list an action object"),
+        (_button({"action_id": ["x"], "value": "alr_a"}), "payload.actions[0]: action_id and"),
+        (_button({"action_id": "alert_resolve", "value": 1}), "payload.actions[0]: action_id and"),
+        (_button({"action_id": "alert_resolve"}), "payload.actions[0]: action_id and"),
+        (
+            _button({"action_id": "alert_resolve", "value": "alr_nope"}, user="x"),
+            "payload.user: must be an object",
+        ),
+    ],
+)
+def test_signed_slack_payload_of_the_wrong_shape_is_a_400(slack_client, payload, reason):
+    r = _slack(slack_client, payload)
+    assert r.status_code == 400, r.text
+    assert r.json()["detail"].startswith(reason)
+
+
+def test_slack_button_on_an_unknown_alert_says_it_was_not_found(slack_client):
+    r = _slack(slack_client, _button({"action_id": "alert_resolve", "value": "alr_nope"}))
+    assert r.status_code == 200
+    assert r.json() == {"response_type": "ephemeral", "text": "Not done: alert alr_nope not found"}
+    r = slack_client.post("/api/v1/alerts/alr_nope/resolve", json={"by": "sam"}, headers=AUTH)
+    assert (r.status_code, r.json()) == (404, {"detail": "alert alr_nope not found"})
