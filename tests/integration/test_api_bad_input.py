@@ -14,7 +14,7 @@ from app.api.pagination import encode_cursor
 from app.db.session import unit_of_work
 from app.services.retention import KEEP_POSTS
 from tests.builders import an_open_alert, post_json, raw_post
-from tests.integration.test_api import AUTH, SIGNING, _client, _signed, _watch
+from tests.integration.test_api import AUTH, SIGNING, _an_alert, _client, _signed, _watch
 
 NOT_A_CURSOR = "cursor: not a cursor from this API"
 
@@ -211,3 +211,59 @@ def test_slack_button_on_an_unknown_alert_says_it_was_not_found(slack_client):
     assert r.json() == {"response_type": "ephemeral", "text": "Not done: alert alr_nope not found"}
     r = slack_client.post("/api/v1/alerts/alr_nope/resolve", json={"by": "sam"}, headers=AUTH)
     assert (r.status_code, r.json()) == (404, {"detail": "alert alr_nope not found"})
+
+
+JSON = {"Content-Type": "application/json"}
+WATCH = b'{"name": "x", "terms": ["metro police"]}'
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "reason"),
+    [
+        (b"{bad", JSON, "invalid JSON (line 1, column 2: Expecting property name enclosed in"),
+        (
+            b'{"name": "x",\n "terms": [1,]}',
+            JSON,
+            "invalid JSON (line 2, column 14: Expecting value)",
+        ),
+        (b"", JSON, "Field required"),
+        (b"[1]", JSON, "must be a JSON object"),
+        (
+            WATCH,
+            {"Content-Type": "text/plain"},
+            "must be JSON (send Content-Type: application/json)",
+        ),
+        ('{"name": "caf\u00e9"}'.encode("latin-1"), JSON, "invalid JSON (not UTF-8: byte 0xe9 at"),
+    ],
+)
+def test_unreadable_body_is_a_422_on_the_body(client, body, headers, reason):
+    r = client.post("/api/v1/watches", content=body, headers={**AUTH, **headers})
+    assert r.status_code == 422, r.text
+    [error] = r.json()["errors"]
+    assert error["field"] == "body" and error["reason"].startswith(reason)
+    assert r.json()["detail"] == f"body: {error['reason']}"
+
+
+def test_field_errors_still_name_the_field_inside_the_body(client):
+    r = client.post("/api/v1/watches", json={"name": "x", "terms": "nope"}, headers=AUTH)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "terms"
+
+
+@pytest.mark.parametrize(
+    ("until", "reason"),
+    [
+        (None, "snooze needs `until`"),
+        ("2020-01-01T00:00:00Z", "must be in the future"),
+        ("0001-01-01T00:00:00+05:00", "must be in the future"),
+        ("9999-12-31T23:59:59-05:00", "snooze for at most 7 days"),
+    ],
+)
+def test_alert_command_errors_list_the_field(client, session_factory, clock, until, reason):
+    alert_id = _an_alert(session_factory, _watch(client)["id"], clock)
+    body = {"by": "sam"} if until is None else {"by": "sam", "until": until}
+    r = client.post(f"/api/v1/alerts/{alert_id}/snooze", json=body, headers=AUTH)
+    assert r.status_code == 422
+    assert r.json() == {
+        "detail": f"until: {reason}",
+        "errors": [{"field": "until", "reason": reason}],
+    }
