@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import time
 from datetime import timedelta, timezone
@@ -203,6 +205,19 @@ def test_signed_slack_payload_of_the_wrong_shape_is_a_400(slack_client, payload,
     r = _slack(slack_client, payload)
     assert r.status_code == 400, r.text
     assert r.json()["detail"].startswith(reason)
+
+
+def test_slack_body_or_timestamp_that_cannot_be_signed_is_a_401(slack_client):
+    now = int(time.time())
+    body = b"payload=caf\xe9"  # not UTF-8: slack_sdk cannot even compute a signature
+    sig = hmac.new(SIGNING.encode(), f"v0:{now}:".encode() + body, hashlib.sha256).hexdigest()
+    headers = {**_signed("", now), "X-Slack-Signature": f"v0={sig}"}
+    r = slack_client.post("/slack/interactions", content=body, headers=headers)
+    assert (r.status_code, r.json()) == (401, {"detail": "invalid Slack signature"})
+    text = urlencode({"payload": _button({"action_id": "alert_resolve", "value": "alr_a"})})
+    headers = {**_signed(text, now), "X-Slack-Request-Timestamp": "soon"}
+    r = slack_client.post("/slack/interactions", content=text, headers=headers)
+    assert (r.status_code, r.json()) == (401, {"detail": "invalid Slack signature"})
 
 
 def test_slack_button_on_an_unknown_alert_says_it_was_not_found(slack_client):

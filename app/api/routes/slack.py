@@ -59,7 +59,11 @@ async def interactions(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
         raise HTTPException(status_code=404, detail="Slack interactions are not configured")
     body = await request.body()
     verifier = SignatureVerifier(signing_secret=secret.get_secret_value())
-    if not verifier.is_valid_request(body, dict(request.headers)):
+    try:
+        valid = verifier.is_valid_request(body, dict(request.headers))
+    except ValueError:  # slack_sdk decodes the body as UTF-8 and int()s the timestamp
+        valid = False
+    if not valid:
         raise HTTPException(status_code=401, detail="invalid Slack signature")
     action_id, alert_id, by = _parse(body)
     now, slack = runtime.clock.now(), runtime.slack_target
