@@ -74,6 +74,11 @@ class TransitionRefused(ValueError):
 class CommandInvalid(ValueError):
     """A person's command is malformed (e.g. a snooze without a future `until`)."""
 
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
 
 def severity_for(spike: Spike) -> Severity:
     """Crisis surges are warnings, critical when far (4×) above expectation."""
@@ -147,13 +152,13 @@ def check_snooze(state: AlertState, until: datetime | None, now: datetime) -> da
     if state is AlertState.RESOLVED:
         raise TransitionRefused("alert is resolved; nothing to snooze")
     if until is None:
-        raise CommandInvalid("until: snooze needs `until`")
+        raise CommandInvalid("until", "snooze needs `until`")
     if until.tzinfo is None:
-        raise CommandInvalid("until: give a time zone (e.g. 2026-11-24T18:00:00Z)")
+        raise CommandInvalid("until", "give a time zone (e.g. 2026-11-24T18:00:00Z)")
     if until <= now:
-        raise CommandInvalid("until: must be in the future")
+        raise CommandInvalid("until", "must be in the future")
     if until - now > MAX_SNOOZE:
-        raise CommandInvalid("until: snooze for at most 7 days")
+        raise CommandInvalid("until", "snooze for at most 7 days")
     return until
 
 

@@ -41,13 +41,20 @@ def content_fingerprint(text: str) -> str:
     return hashlib.blake2b(canon.encode("utf-8"), digest_size=16).hexdigest()
 
 
-def event_time(created_at: datetime, now: datetime) -> datetime:
-    """UTC event time; naive values are taken as UTC; the future is refused."""
+def event_time(created_at: datetime, now: datetime, max_age: timedelta | None = None) -> datetime:
+    """UTC event time; naive values are taken as UTC; the future is refused, and so is
+    anything older than `max_age` when given."""
     if created_at.tzinfo is None:
         created_at = created_at.replace(tzinfo=UTC)
-    created_at = created_at.astimezone(UTC)
+    try:
+        created_at = created_at.astimezone(UTC)
+    except OverflowError as exc:  # 0001-01-01T00:00:00+05:00 is before year 1 in UTC
+        raise InvalidPost("created_at", "is out of range") from exc
     if created_at > now + MAX_FUTURE_SKEW:
         raise InvalidPost("created_at", "is in the future")
+    if max_age is not None and created_at < now - max_age:
+        days = max_age // timedelta(days=1)
+        raise InvalidPost("created_at", f"is older than {days} days, the longest posts are kept")
     return created_at
 
 

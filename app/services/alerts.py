@@ -15,7 +15,9 @@ from app.services.outbound import SlackTarget, enqueue_event
 
 
 class AlertNotFound(LookupError):
-    pass
+    def __init__(self, alert_id: str) -> None:
+        super().__init__(f"alert {alert_id} not found")
+        self.alert_id = alert_id
 
 
 def _finish(

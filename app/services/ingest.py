@@ -23,6 +23,7 @@ from app.db.repos import buckets as buckets_repo
 from app.db.repos import posts as posts_repo
 from app.db.repos import watches as watches_repo
 from app.db.tables import Watch
+from app.services.retention import KEEP_POSTS
 
 OWN_POSTS_LOOKBACK = timedelta(days=30)
 MAX_BATCH = 1000
@@ -44,7 +45,9 @@ class IngestResult:
     duplicates: int
 
 
-def _checked(raw_posts: Sequence[RawPost], now: datetime) -> list[RawPost]:
+def _checked(
+    raw_posts: Sequence[RawPost], now: datetime, max_age: timedelta | None
+) -> list[RawPost]:
     if len(raw_posts) > MAX_BATCH:
         raise BatchRejected(MAX_BATCH, "posts", f"at most {MAX_BATCH} posts per call")
     clean: list[RawPost] = []
@@ -60,7 +63,7 @@ def _checked(raw_posts: Sequence[RawPost], now: datetime) -> list[RawPost]:
                     external_id=post.external_id.strip(),
                     channel=post.channel.strip().lower() or "api",
                     text=checked_text(post.text),
-                    created_at=event_time(post.created_at, now),
+                    created_at=event_time(post.created_at, now, max_age),
                 )
             )
         except InvalidPost as exc:
@@ -75,13 +78,18 @@ def ingest_batch(
     raw_posts: Sequence[RawPost],
     classifier: Classifier,
     now: datetime,
+    refuse_expired: bool = False,
 ) -> IngestResult:
     """Store the new posts of a batch with their labels and count them by event time.
 
     Idempotent: (watch, channel, external_id) seen before is a duplicate and changes
     nothing. Posts by the watch's own handles are kept (parodies are measured against
-    them) but not counted as mentions."""
-    posts = _checked(raw_posts, now)
+    them) but not counted as mentions.
+
+    With `refuse_expired` (posts pushed by a person), a post older than the retention
+    window refuses the batch rather than being stored and pruned unseen; a poll keeps
+    it off (one old post in a fetched page must not stall the channel's cursor)."""
+    posts = _checked(raw_posts, now, KEEP_POSTS if refuse_expired else None)
     seen: set[tuple[str, str]] = set()
     unique: list[RawPost] = []
     for post in posts:

@@ -6,7 +6,7 @@ import importlib
 import pkgutil
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -45,6 +45,29 @@ def test_event_time_is_utc_and_not_in_the_future() -> None:
     with pytest.raises(InvalidPost) as info:
         event_time(NOW + timedelta(hours=1), NOW)
     assert info.value.field == "created_at"
+
+
+@pytest.mark.parametrize(
+    "created_at",
+    [
+        datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5))),  # before year 1 in UTC
+        datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-5))),  # after 9999
+    ],
+)
+def test_event_time_out_of_range_is_an_invalid_post(created_at: datetime) -> None:
+    with pytest.raises(InvalidPost) as info:
+        event_time(created_at, NOW)
+    assert (info.value.field, info.value.reason) == ("created_at", "is out of range")
+
+
+def test_event_time_refuses_what_is_older_than_max_age() -> None:
+    keep = timedelta(days=35)
+    edge = NOW - keep
+    assert event_time(edge, NOW, keep) == edge
+    assert event_time(edge - timedelta(days=400), NOW) == edge - timedelta(days=400)
+    with pytest.raises(InvalidPost) as info:
+        event_time(edge - timedelta(seconds=1), NOW, keep)
+    assert info.value.field == "created_at" and "older than 35 days" in info.value.reason
 
 
 def test_buckets_by_event_time_and_label() -> None:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from app.api.deps import ApiKeyDep, RuntimeDep, UowDep
 from app.api.errors import NotFound
-from app.api.pagination import CursorParam, LimitParam, decode_cursor, encode_cursor
+from app.api.pagination import (
+    TIME_ID_CURSOR,
+    CursorParam,
+    LimitParam,
+    decode_cursor,
+    encode_cursor,
+)
 from app.api.schemas import AlertCommand, AlertEventRead, AlertRead, Page
 from app.core.events import alert_data
 from app.db.repos import alerts as alerts_repo
@@ -39,10 +44,9 @@ def list_alerts(
     cursor: CursorParam = None,
 ) -> Page[AlertRead]:
     """Alerts, newest first, filtered by watch, state and kind."""
-    before = decode_cursor(cursor)
-    key = (datetime.fromisoformat(before[0]), before[1]) if before else None
+    before = decode_cursor(cursor, TIME_ID_CURSOR)
     rows = alerts_repo.page(
-        session, watch_id=watch_id, state=state, kind=kind, before=key, limit=limit + 1
+        session, watch_id=watch_id, state=state, kind=kind, before=before, limit=limit + 1
     )
     nxt = None
     if len(rows) > limit:

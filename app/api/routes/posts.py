@@ -8,8 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.api.deps import ApiKeyDep, RuntimeDep
-from app.api.errors import NotFound
-from app.api.pagination import CursorParam, LimitParam, decode_cursor, encode_cursor
+from app.api.errors import InvalidParam, NotFound
+from app.api.pagination import (
+    POST_CURSOR,
+    CursorParam,
+    LimitParam,
+    decode_cursor,
+    encode_cursor,
+)
 from app.api.schemas import IngestOut, Page, PostBatch, PostRead
 from app.core.model import Author, RawPost
 from app.db.repos import posts as posts_repo
@@ -55,7 +61,8 @@ def to_read(p: Post) -> PostRead:
 @router.post("", response_model=IngestOut)
 def push_posts(watch_id: str, body: PostBatch, runtime: RuntimeDep, _: ApiKeyDep) -> IngestOut:
     """Ingest up to 1,000 posts. Idempotent per (watch, channel, external_id); a
-    malformed item refuses the whole batch with 422 naming its index and field."""
+    malformed item refuses the whole batch with 422 naming its index and field.
+    `created_at` may not be in the future nor older than the 35 days posts are kept."""
     raw = [
         RawPost(
             external_id=p.external_id,
@@ -78,6 +85,7 @@ def push_posts(watch_id: str, body: PostBatch, runtime: RuntimeDep, _: ApiKeyDep
             raw_posts=raw,
             classifier=runtime.classifier,
             now=runtime.clock.now(),
+            refuse_expired=True,
         )
     runtime.metrics.posts.labels("accepted").inc(result.accepted)
     runtime.metrics.posts.labels("duplicate").inc(result.duplicates)
@@ -86,11 +94,17 @@ def push_posts(watch_id: str, body: PostBatch, runtime: RuntimeDep, _: ApiKeyDep
     return IngestOut(accepted=result.accepted, duplicates=result.duplicates)
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    """Query times without a zone are taken as UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
+def _utc(name: str, value: datetime | None) -> datetime | None:
+    """Query times without a zone are taken as UTC; one that leaves the years 1-9999
+    once moved to UTC (0001-01-01T00:00:00+01:00) is a 422 naming the parameter."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise InvalidParam(name, "is out of range once converted to UTC") from exc
 
 
 @router.get("", response_model=Page[PostRead])
@@ -112,9 +126,9 @@ def list_posts(
             session,
             watch_id,
             label=label,
-            since=_utc(since),
-            until=_utc(until),
-            after_id=decode_cursor(cursor),
+            since=_utc("since", since),
+            until=_utc("until", until),
+            after_id=decode_cursor(cursor, POST_CURSOR),
             limit=limit + 1,
         )
         nxt = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None

@@ -24,8 +24,31 @@ ACTIONS = {"alert_acknowledge": "acknowledge", "alert_snooze": "snooze", "alert_
 
 def _who(payload: dict[str, Any]) -> str:
     user = payload.get("user") or {}
-    name = user.get("username") or user.get("name") or user.get("id") or "slack user"
+    if not isinstance(user, dict):
+        raise HTTPException(status_code=400, detail="payload.user: must be an object")
+    names = (user.get(k) for k in ("username", "name", "id"))
+    name = next((n for n in names if isinstance(n, str) and n), "slack user")
     return f"{name} (Slack)"
+
+
+def _parse(body: bytes) -> tuple[str, str, str]:
+    """(action_id, alert_id, who) of a block_actions payload; 400 with a reason if the
+    signed body is not one."""
+    try:
+        payload = json.loads(parse_qs(body.decode("utf-8"))["payload"][0])
+    except (KeyError, IndexError, ValueError) as exc:
+        raise HTTPException(status_code=400, detail="not a block_actions payload") from exc
+    if not isinstance(payload, dict):
+        raise HTTPException(status_code=400, detail="payload: must be a JSON object")
+    actions = payload.get("actions")
+    if not isinstance(actions, list) or not actions or not isinstance(actions[0], dict):
+        raise HTTPException(status_code=400, detail="payload.actions: must list an action object")
+    action_id, alert_id = actions[0].get("action_id"), actions[0].get("value")
+    if not isinstance(action_id, str) or not isinstance(alert_id, str):
+        raise HTTPException(
+            status_code=400, detail="payload.actions[0]: action_id and value must be strings"
+        )
+    return action_id, alert_id, _who(payload)
 
 
 @router.post("/slack/interactions", include_in_schema=False)
@@ -36,15 +59,14 @@ async def interactions(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
         raise HTTPException(status_code=404, detail="Slack interactions are not configured")
     body = await request.body()
     verifier = SignatureVerifier(signing_secret=secret.get_secret_value())
-    if not verifier.is_valid_request(body, dict(request.headers)):
-        raise HTTPException(status_code=401, detail="invalid Slack signature")
     try:
-        payload = json.loads(parse_qs(body.decode("utf-8"))["payload"][0])
-        action = payload["actions"][0]
-        action_id, alert_id = action["action_id"], action["value"]
-    except (KeyError, IndexError, ValueError) as exc:
-        raise HTTPException(status_code=400, detail="not a block_actions payload") from exc
-    by, now, slack = _who(payload), runtime.clock.now(), runtime.slack_target
+        valid = verifier.is_valid_request(body, dict(request.headers))
+    except ValueError:  # slack_sdk decodes the body as UTF-8 and int()s the timestamp
+        valid = False
+    if not valid:
+        raise HTTPException(status_code=401, detail="invalid Slack signature")
+    action_id, alert_id, by = _parse(body)
+    now, slack = runtime.clock.now(), runtime.slack_target
     if action_id not in ACTIONS:
         raise HTTPException(status_code=400, detail=f"unknown action {action_id}")
     try:

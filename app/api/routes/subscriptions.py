@@ -8,7 +8,13 @@ from fastapi import APIRouter, Response, status
 
 from app.api.deps import ApiKeyDep, RuntimeDep, UowDep
 from app.api.errors import NotFound
-from app.api.pagination import CursorParam, LimitParam, decode_cursor, encode_cursor
+from app.api.pagination import (
+    ID_CURSOR,
+    CursorParam,
+    LimitParam,
+    decode_cursor,
+    encode_cursor,
+)
 from app.api.schemas import Page, SubscriptionCreate, SubscriptionCreated, SubscriptionRead
 from app.db.repos import subscriptions as subs_repo
 from app.db.tables import Subscription
@@ -57,7 +63,7 @@ def create_subscription(
 def list_subscriptions(
     session: UowDep, _: ApiKeyDep, limit: LimitParam = 50, cursor: CursorParam = None
 ) -> Page[SubscriptionRead]:
-    rows = subs_repo.page(session, after=decode_cursor(cursor), limit=limit + 1)
+    rows = subs_repo.page(session, after=decode_cursor(cursor, ID_CURSOR), limit=limit + 1)
     nxt = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
     return Page[SubscriptionRead](items=[to_read(s) for s in rows[:limit]], next_cursor=nxt)
 

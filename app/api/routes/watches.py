@@ -6,7 +6,13 @@ from fastapi import APIRouter, Response, status
 
 from app.api.deps import ApiKeyDep, RuntimeDep, UowDep
 from app.api.errors import NotFound
-from app.api.pagination import CursorParam, LimitParam, decode_cursor, encode_cursor
+from app.api.pagination import (
+    ID_CURSOR,
+    CursorParam,
+    LimitParam,
+    decode_cursor,
+    encode_cursor,
+)
 from app.api.schemas import Page, WatchCreate, WatchRead, WatchUpdate
 from app.db.repos import watches as watches_repo
 from app.db.tables import Watch
@@ -52,7 +58,7 @@ def list_watches(
     session: UowDep, _: ApiKeyDep, limit: LimitParam = 50, cursor: CursorParam = None
 ) -> Page[WatchRead]:
     """All watches, a page at a time."""
-    rows = watches_repo.page(session, after=decode_cursor(cursor), limit=limit + 1)
+    rows = watches_repo.page(session, after=decode_cursor(cursor, ID_CURSOR), limit=limit + 1)
     nxt = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
     return Page[WatchRead](items=[to_read(w) for w in rows[:limit]], next_cursor=nxt)
 
