@@ -1,5 +1,5 @@
-"""Alert notices that must still arrive: after a failed first Slack post, and after
-Slack was switched on. Real DB, real HTTP to fakes."""
+"""Alert notices that must still arrive: after a failed first Slack post, after Slack
+was switched on, and after the alert's watch was deleted. Real DB, real HTTP to fakes."""
 
 from __future__ import annotations
 
@@ -12,14 +12,16 @@ from sqlalchemy import select
 from app.core.model import Severity
 from app.db.repos import outbox as outbox_repo
 from app.db.session import unit_of_work
-from app.db.tables import Alert, OutboxMessage, SlackMessageRef, Watch
+from app.db.tables import Alert, AlertEvent, OutboxMessage, SlackMessageRef, Watch
 from app.notify.slack import SlackNotifier
 from app.notify.slack_blocks import SEVERITY_EMOJI
 from app.notify.webhooks import WebhookSender
 from app.services import alerts as alert_service
+from app.services import subscriptions as sub_service
 from app.services import watches as watch_service
 from app.services.delivery import drain_outbox
 from app.services.outbound import SlackTarget, enqueue_event
+from app.services.retention import prune
 from tests.builders import an_open_alert
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.webhook_receiver import WebhookReceiver
@@ -150,3 +152,61 @@ def test_of_two_messages_made_at_the_same_instant_exactly_one_goes_first(session
         msgs = list(s.scalars(select(OutboxMessage).where(OutboxMessage.target == "slack")))
         assert len(msgs) == 2 and msgs[0].created_at == msgs[1].created_at
         assert sorted(outbox_repo.earlier_pending(s, m) for m in msgs) == [False, True]
+
+
+def test_deleting_a_watch_resolves_its_alerts_and_still_delivers_every_notice(
+    session_factory, clock, fakes
+):
+    slack, hooks = fakes
+    with unit_of_work(session_factory) as s:
+        events = ["alert.opened", "alert.acknowledged", "alert.resolved"]
+        sub = sub_service.create(
+            s, url=hooks.url, events=events, now=clock.now(), allow_private=True
+        )
+        hooks.set_secret(sub.secret)
+    wid = _alert(session_factory, clock, "alr_open")
+    _alert(session_factory, clock, "alr_acked", kind="parody_surge")
+    with unit_of_work(session_factory) as s:  # one resolved alert stays as it is
+        done = an_open_alert("alr_done", wid, clock.now())
+        done.kind, done.state, done.resolved_by = "volume_surge", "resolved", "sam"
+        s.add(done)
+    hooks.respond_next(500, times=2)  # both alert.opened webhooks will retry
+    result = _drain(session_factory, clock, slack)
+    assert (result.sent, result.retried) == (2, 2)  # the two Slack posts
+    with unit_of_work(session_factory) as s:
+        alert_service.acknowledge(s, alert_id="alr_acked", by="sam", now=clock.now(), slack=SLACK)
+
+    clock.advance(timedelta(seconds=1))
+    with unit_of_work(session_factory) as s:
+        resolved = watch_service.delete(
+            s, s.get(Watch, wid), by="bootstrap", now=clock.now(), slack=SLACK
+        )
+        assert resolved == 2
+    with unit_of_work(session_factory) as s:  # the alerts and their history went with it
+        assert s.get(Watch, wid) is None
+        assert s.scalars(select(Alert.id).where(Alert.watch_id == wid)).all() == []
+        assert s.scalars(select(AlertEvent)).all() == []
+
+    clock.advance(timedelta(minutes=2))  # the retries are due too
+    _drain(session_factory, clock, slack)
+    with unit_of_work(session_factory) as s:
+        assert set(s.scalars(select(OutboxMessage.state))) == {"sent"}
+    got = {(e.payload["data"]["id"], e.payload["type"]) for e in hooks.delivered}
+    assert got == {
+        ("alr_open", "alert.opened"),
+        ("alr_open", "alert.resolved"),
+        ("alr_acked", "alert.opened"),
+        ("alr_acked", "alert.acknowledged"),
+        ("alr_acked", "alert.resolved"),
+    }
+    last = [e.payload["data"] for e in hooks.delivered if e.payload["type"] == "alert.resolved"]
+    assert {(d["state"], d["resolved_by"]) for d in last} == {("resolved", "bootstrap")}
+    # Slack: the two messages, edited to resolved; nothing posted anew.
+    assert len(slack.calls("chat.postMessage")) == 2
+    texts = [m["text"] for m in slack.messages().values()]
+    assert len(texts) == 2 and all("resolved" in t for t in texts), texts
+
+    # Nothing pending any more: retention drops the refs of the deleted alerts.
+    with unit_of_work(session_factory) as s:
+        assert prune(s, clock.now()).slack_refs == 2
+        assert s.scalars(select(SlackMessageRef)).all() == []
