@@ -169,13 +169,16 @@ class Subscription(Base):
 
 
 class OutboxMessage(Base):
-    """A notification committed with the alert change it announces; sent by the drain job."""
+    """A notification committed with the alert change it announces; sent by the drain job.
+
+    `alert_id` is deliberately no foreign key: a message outlives its alert, so the
+    notices of a deleted watch (its alerts resolved, then deleted) are still sent."""
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)  # also the webhook-id
-    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    alert_id: Mapped[str] = mapped_column(ID, index=True)
     target: Mapped[str] = mapped_column(String(10))  # "slack" | "webhook"
     subscription_id: Mapped[str | None] = mapped_column(
         ForeignKey("subscriptions.id", ondelete="CASCADE")
@@ -193,13 +196,15 @@ class OutboxMessage(Base):
 
 
 class SlackMessageRef(Base):
-    """Where an alert's Slack message lives, so later changes edit it in place."""
+    """Where an alert's Slack message lives, so later changes edit it in place.
+
+    No foreign key to alerts, like the outbox: a deleted watch's last notices still
+    edit their messages; retention drops a ref once its alert is gone and nothing
+    for it is pending."""
 
     __tablename__ = "slack_messages"
 
-    alert_id: Mapped[str] = mapped_column(
-        ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True
-    )
+    alert_id: Mapped[str] = mapped_column(ID, primary_key=True)
     channel: Mapped[str] = mapped_column(String(100))
     ts: Mapped[str] = mapped_column(String(40))
     posted_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -80,14 +80,20 @@ def snooze(
 
 
 def resolve(
-    session: Session, *, alert_id: str, by: str, now: datetime, slack: SlackTarget
+    session: Session,
+    *,
+    alert_id: str,
+    by: str,
+    now: datetime,
+    slack: SlackTarget,
+    reason: str = "resolved",
 ) -> AlertSnapshot:
     alert = _load(session, alert_id)
     check_resolve(AlertState(alert.state))
     alert.state = AlertState.RESOLVED.value
     alert.resolved_by = by
     alert.resolved_at = now
-    return _finish(session, alert_id, "alert.resolved", "resolved", by, now, slack)
+    return _finish(session, alert_id, "alert.resolved", reason, by, now, slack)
 
 
 def run_command(

@@ -143,15 +143,18 @@ def _send_slack(
         raise DeliveryError("Slack is not configured", retryable=False)
     text, blocks = render_alert(_snapshot(msg.payload))
     ref = outbox_repo.slack_ref(session, msg.alert_id)
-    if ref is None and msg.event_type == "alert.opened":
-        channel, ts = slack.post(msg.slack_channel or "", text, blocks)
-        outbox_repo.save_slack_ref(session, msg.alert_id, channel, ts, now)
+    if ref is not None:
+        slack.update(ref.channel, ref.ts, text, blocks)
         return True
-    if ref is None:
-        if outbox_repo.earlier_pending(session, msg):
-            return False
-        raise DeliveryError("no Slack message to update (the first post failed)", retryable=False)
-    slack.update(ref.channel, ref.ts, text, blocks)
+    # No message yet: an earlier one still pending may post it, so wait for it (the
+    # check includes messages another worker holds). Otherwise (the first post failed
+    # for good, or Slack was off when the alert opened) post the current state afresh.
+    # The ts is stored in this message's own commit, before any later message of the
+    # alert may run (they wait for this one), so they edit this message in place.
+    if outbox_repo.earlier_pending(session, msg):
+        return False
+    channel, ts = slack.post(msg.slack_channel or "", text, blocks)
+    outbox_repo.save_slack_ref(session, msg.alert_id, channel, ts, now)
     return True
 
 

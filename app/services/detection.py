@@ -294,6 +294,7 @@ def _apply(
         event_type = "alert.opened"
     elif alert is not None and spike is not None:  # UPDATE or TOUCH
         alert.evidence = _evidence(session, watch, spike, now)
+        alert.guidance = guidance_for(kind, alert.evidence)  # its numbers follow the evidence
         alert.severity = str(decision.severity or alert.severity)
         alert.last_spike_at = now
         alert.updated_at = now

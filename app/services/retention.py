@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
-from app.db.tables import OutboxMessage, Post, VolumeBucket
+from app.db.tables import Alert, OutboxMessage, Post, SlackMessageRef, VolumeBucket
 
 # The detector learns from at most 28 days; a week more keeps evidence and samples.
 KEEP_POSTS = timedelta(days=35)
@@ -21,6 +21,7 @@ class Pruned:
     posts: int
     buckets: int
     outbox: int
+    slack_refs: int = 0
 
 
 def prune(session: Session, now: datetime) -> Pruned:
@@ -33,4 +34,22 @@ def prune(session: Session, now: datetime) -> Pruned:
             OutboxMessage.state == "sent", OutboxMessage.created_at < now - KEEP_SENT
         )
     )
-    return Pruned(posts.rowcount or 0, buckets.rowcount or 0, outbox.rowcount or 0)  # type: ignore[attr-defined]
+    # A Slack ref outlives its alert (a deleted watch's last notices edit the message);
+    # once nothing for the alert is pending, it has no more use.
+    refs = session.execute(
+        delete(SlackMessageRef).where(
+            ~exists(select(Alert.id).where(Alert.id == SlackMessageRef.alert_id)),
+            ~exists(
+                select(OutboxMessage.id).where(
+                    OutboxMessage.alert_id == SlackMessageRef.alert_id,
+                    OutboxMessage.state == "pending",
+                )
+            ),
+        )
+    )
+    return Pruned(
+        posts.rowcount or 0,  # type: ignore[attr-defined]
+        buckets.rowcount or 0,  # type: ignore[attr-defined]
+        outbox.rowcount or 0,  # type: ignore[attr-defined]
+        refs.rowcount or 0,  # type: ignore[attr-defined]
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,7 +13,14 @@ from app.core.channels import UnknownChannel, parse_spec
 from app.core.normalise import normalise_handle, normalise_text
 from app.core.presets import SENSITIVITIES
 from app.db.base import new_id
+from app.db.repos import alerts as alerts_repo
 from app.db.tables import Watch
+from app.services import alerts as alert_service
+from app.services.outbound import SlackTarget
+
+log = logging.getLogger(__name__)
+
+WATCH_DELETED = "watch_deleted"
 
 
 class WatchInvalid(ValueError):
@@ -117,5 +125,20 @@ def update(session: Session, watch: Watch, changes: dict[str, Any], now: datetim
     return watch
 
 
-def delete(session: Session, watch: Watch) -> None:
+def delete(session: Session, watch: Watch, *, by: str, now: datetime, slack: SlackTarget) -> int:
+    """Delete a watch with its posts and alerts; returns how many alerts it resolved.
+
+    Its unresolved alerts are resolved first (reason "watch_deleted"), as a person's
+    resolve would be, so Slack and webhook receivers learn they are over. Those
+    notices, and any still pending for earlier changes, stay in the outbox: its rows
+    outlive their alert (no foreign key), so they are sent after the watch is gone."""
+    alerts = alerts_repo.open_alerts(session, watch.id)
+    for alert in alerts.values():
+        alert_service.resolve(
+            session, alert_id=alert.id, by=by, now=now, slack=slack, reason=WATCH_DELETED
+        )
+    session.flush()  # the resolves and their outbox rows, before the cascade
     session.delete(watch)
+    session.flush()
+    log.info("watch %s deleted; resolved its %d unresolved alert(s)", watch.id, len(alerts))
+    return len(alerts)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from app.api.body_limit import MAX_BODY_BYTES
 from app.db.session import unit_of_work
-from app.db.tables import Subscription
+from app.db.tables import OutboxMessage, Subscription
 from app.runtime import Runtime
 from app.web import create_app
 from tests.builders import an_open_alert, post_json, raw_post
@@ -95,6 +95,24 @@ def test_watch_crud_and_paging(client):
     assert r.status_code == 422
     assert client.delete(f"/api/v1/watches/{ids[0]}", headers=AUTH).status_code == 204
     assert client.get(f"/api/v1/watches/{ids[0]}", headers=AUTH).status_code == 404
+
+
+def test_deleting_a_watch_queues_alert_resolved_for_its_open_alerts(client, session_factory, clock):
+    wid = _watch(client)["id"]
+    alert_id = _an_alert(session_factory, wid, clock)
+    r = client.post(
+        "/api/v1/subscriptions",
+        json={"url": "http://127.0.0.1:9/hook", "events": ["alert.resolved"]},
+        headers=AUTH,
+    )
+    assert r.status_code == 201
+    assert client.delete(f"/api/v1/watches/{wid}", headers=AUTH).status_code == 204
+    assert client.get(f"/api/v1/alerts/{alert_id}", headers=AUTH).status_code == 404
+    with unit_of_work(session_factory) as s:  # outlives the watch and alert, to be sent
+        (msg,) = s.scalars(select(OutboxMessage))
+    assert (msg.alert_id, msg.event_type, msg.state) == (alert_id, "alert.resolved", "pending")
+    data = msg.payload["data"]
+    assert (data["watch_id"], data["state"], data["resolved_by"]) == (wid, "resolved", "bootstrap")
 
 
 def test_bad_watch_gets_a_reason(client):

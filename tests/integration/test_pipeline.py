@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from app.core.guidance import guidance_for
 from app.core.model import AlertKind
 from app.db.repos import outbox as outbox_repo
 from app.db.session import unit_of_work
@@ -165,6 +167,44 @@ def test_negative_surge_alerts_once_and_ack_updates_the_same_message(session_fac
     assert [e.payload["type"] for e in hooks.delivered] == ["alert.opened", "alert.acknowledged"]
     # Drained twice sends nothing twice.
     assert _drain(session_factory, clock, slack).sent == 0
+
+
+def test_guidance_numbers_follow_the_evidence_into_the_update(session_factory, clock, fakes):
+    slack, hooks = fakes
+    with unit_of_work(session_factory) as s:
+        sub_service.create(
+            s, url=hooks.url, events=["alert.updated"], now=clock.now(), allow_private=True
+        )
+
+    def alert():
+        with unit_of_work(session_factory) as s:
+            return s.scalar(select(Alert).where(Alert.watch_id == wid))
+
+    wid, _ = _surge_after_history(session_factory, clock, NEGATIVE, 60)
+    opened = alert().guidance["headline"]
+    _drain(session_factory, clock, slack)
+    clock.advance(timedelta(minutes=4))  # a quiet touch refreshes the stored guidance too
+    _ingest(session_factory, clock, wid, burst(clock.now(), 90, NEGATIVE, "t"), KeywordClassifier())
+    assert _detect(session_factory, clock, wid).actions == {"negative_surge": "touch:still_running"}
+    touched = alert()
+    assert touched.guidance == guidance_for(AlertKind.NEGATIVE_SURGE, touched.evidence)
+    assert touched.guidance["headline"] != opened
+
+    clock.advance(timedelta(minutes=12))
+    _ingest(
+        session_factory, clock, wid, burst(clock.now(), 600, NEGATIVE, "g"), KeywordClassifier()
+    )
+    assert _detect(session_factory, clock, wid).actions == {"negative_surge": "update:grew"}
+    with unit_of_work(session_factory) as s:
+        (hook,) = s.scalars(select(OutboxMessage).where(OutboxMessage.target == "webhook"))
+        data = hook.payload["data"]  # the webhook alert.updated, as it will be sent
+    headline, ev = data["guidance"]["headline"], data["evidence"]
+    assert f"({round(ev['observed'])} vs about " in headline, (headline, ev["observed"])
+    assert headline == guidance_for(AlertKind.NEGATIVE_SURGE, ev)["headline"]
+    assert headline == alert().guidance["headline"] != touched.guidance["headline"]
+    _drain(session_factory, clock, slack)  # (the webhook's signature is too far ahead to pass)
+    (update,) = slack.calls("chat.update")
+    assert update.ok and headline in json.dumps(update.payload["blocks"], ensure_ascii=False)
 
 
 def test_a_negative_surge_resolves_after_two_quiet_hours_not_twelve(session_factory, clock):

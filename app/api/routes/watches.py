@@ -15,6 +15,7 @@ from app.api.pagination import (
 )
 from app.api.schemas import Page, WatchCreate, WatchRead, WatchUpdate
 from app.db.repos import watches as watches_repo
+from app.db.session import unit_of_work
 from app.db.tables import Watch
 from app.services import watches as watch_service
 
@@ -79,7 +80,16 @@ def update_watch(
 
 
 @router.delete("/{watch_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_watch(watch_id: str, session: UowDep, _: ApiKeyDep) -> Response:
-    """Delete a watch with its posts and alerts."""
-    watch_service.delete(session, load(session, watch_id))
+def delete_watch(watch_id: str, runtime: RuntimeDep, key: ApiKeyDep) -> Response:
+    """Delete a watch with its posts and alerts. Its unresolved alerts are resolved
+    first (reason `watch_deleted`), and Slack and webhook subscribers are told."""
+    with unit_of_work(runtime.session_factory) as session:
+        watch_service.delete(
+            session,
+            load(session, watch_id),
+            by=key,
+            now=runtime.clock.now(),
+            slack=runtime.slack_target,
+        )
+    runtime.kick_delivery()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -88,7 +88,10 @@ def mark_dead(msg: OutboxMessage, error: str) -> None:
 
 
 def earlier_pending(session: Session, msg: OutboxMessage) -> bool:
-    """Is an older message for the same alert and target still unsent?"""
+    """Is an older message for the same alert and target still unsent?
+
+    "Older" is claim order, (created_at, id): a strict order, so of two messages
+    made at the same instant exactly one goes first."""
     stmt = select(OutboxMessage.id).where(
         OutboxMessage.alert_id == msg.alert_id,
         OutboxMessage.target == msg.target,
@@ -96,7 +99,8 @@ def earlier_pending(session: Session, msg: OutboxMessage) -> bool:
         if msg.subscription_id is None
         else OutboxMessage.subscription_id == msg.subscription_id,
         OutboxMessage.state == "pending",
-        OutboxMessage.created_at < msg.created_at,
+        (OutboxMessage.created_at < msg.created_at)
+        | ((OutboxMessage.created_at == msg.created_at) & (OutboxMessage.id < msg.id)),
     )
     return session.scalar(stmt.limit(1)) is not None
 
