@@ -14,6 +14,12 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.poll_rejected = Counter(
+            "groundswell_poll_items_rejected_total",
+            "Items of polled channels skipped as malformed, by channel kind",
+            ["kind"],
+            registry=self.registry,
+        )
         self.alerts = Counter(
             "groundswell_alert_events_total",
             "Alert events queued, by type",
