@@ -4,7 +4,7 @@ Each line: {"external_id", "text", "created_at", "author": {"handle", "followers
 "url"?}. The cursor is the number of lines already read, so appending to the file
 feeds the watch. A line that is not a post is reported and skipped, so it never blocks
 the lines after it; an unfinished last line (no newline yet and not valid JSON) is
-left for the next poll."""
+left for the next poll. Files are read only from inside the configured directory."""
 
 from __future__ import annotations
 
@@ -14,12 +14,30 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from app.core.channels import UnknownChannel
 from app.core.model import Author, Fetched, RawPost, Rejected
 from app.core.normalise import InvalidPost
 from app.core.ports import SourceError
 from app.sources.matching import matcher, matches
 
 MAX_LINES_PER_POLL = 1000
+DIR_SETTING = "GROUNDSWELL_FILE_CHANNEL_DIR"
+
+
+def confine(target: str, root: Path | None) -> Path:
+    """The file a `file:` channel names, with `..` and symlinks resolved, which must lie
+    inside `root` (relative paths are taken from `root`). Raises UnknownChannel."""
+    name = f"channel 'file:{target}'"
+    if root is None:
+        raise UnknownChannel(f"{name}: file channels are off; set {DIR_SETTING}")
+    try:
+        base = root.resolve()
+        path = (base / target).resolve()
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise UnknownChannel(f"{name}: not a usable path ({exc})") from exc
+    if not path.is_relative_to(base):
+        raise UnknownChannel(f"{name}: resolves outside the file channel directory ({DIR_SETTING})")
+    return path
 
 
 def _post(line: bytes, ref: str) -> RawPost:
@@ -58,15 +76,20 @@ def _post(line: bytes, ref: str) -> RawPost:
 class JsonlConnector:
     kind = "file"
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, target: str | Path, *, root: Path | None) -> None:
+        self.target = str(target)
+        self.root = root
 
     def fetch(self, terms: Sequence[str], cursor: str | None) -> Fetched:
+        try:
+            path = confine(self.target, self.root)
+        except UnknownChannel as exc:
+            raise SourceError(str(exc)) from exc
         start = int(cursor or 0)
         try:
-            lines = self.path.read_bytes().splitlines(keepends=True)
+            lines = path.read_bytes().splitlines(keepends=True)
         except OSError as exc:
-            raise SourceError(f"file {self.path}: {exc.strerror}") from exc
+            raise SourceError(f"file {self.target}: {exc.strerror}") from exc
         chunk = lines[start : start + MAX_LINES_PER_POLL]
         if chunk and not chunk[-1].endswith((b"\n", b"\r")):
             try:

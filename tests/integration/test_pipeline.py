@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from app.core.channels import parse_spec
 from app.core.model import AlertKind
 from app.db.repos import outbox as outbox_repo
 from app.db.session import unit_of_work
@@ -49,7 +50,10 @@ def fakes():
 def _watch(factory, clock, name="Metro Police"):
     with unit_of_work(factory) as s:
         w = watch_service.create(
-            s, watch_service.WatchSpec(name, ["metro police"], ["@MetroPolice"]), clock.now()
+            s,
+            watch_service.WatchSpec(name, ["metro police"], ["@MetroPolice"]),
+            clock.now(),
+            check_channel=parse_spec,
         )
         return w.id
 

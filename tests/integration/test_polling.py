@@ -112,6 +112,7 @@ def test_poll_ingests_once_and_records_failures(session_factory, clock, tmp_path
             s,
             watch_service.WatchSpec("Metro", ["metro police"], [], channels=[spec]),
             clock.now(),
+            check_channel=ConnectorRegistry(allow_private=False, file_root=tmp_path).check,
         )
         wid = watch.id
 
@@ -121,7 +122,7 @@ def test_poll_ingests_once_and_records_failures(session_factory, clock, tmp_path
                 s,
                 watch=s.get(Watch, wid),
                 spec=spec,
-                connector=JsonlConnector(path),
+                connector=JsonlConnector(path, root=tmp_path),
                 classifier=KeywordClassifier(),
                 now=clock.now(),
             )
@@ -147,7 +148,8 @@ def _line(ext: str, at: datetime, **extra: object) -> str:
 def _file_watch(factory, clock, path) -> str:
     with unit_of_work(factory) as s:
         spec = watch_service.WatchSpec("Metro", ["metro police"], [], channels=[f"file:{path}"])
-        return watch_service.create(s, spec, clock.now()).id
+        root = ConnectorRegistry(allow_private=False, file_root=path.parent)
+        return watch_service.create(s, spec, clock.now(), check_channel=root.check).id
 
 
 def _poll(factory, clock, wid, spec, connector):
@@ -175,7 +177,7 @@ def test_bad_jsonl_line_is_skipped_with_a_warning_and_the_rest_ingested(
     lines = [_line("1", clock.now()), _line("2", datetime(2099, 1, 1, tzinfo=UTC))]
     path.write_text("\n".join([*lines, _line("3", clock.now())]) + "\n")
     wid, spec = _file_watch(session_factory, clock, path), f"file:{path}"
-    conn = JsonlConnector(path)
+    conn = JsonlConnector(path, root=tmp_path)
 
     with caplog.at_level(logging.WARNING, logger="app.services.polling"):
         first = _poll(session_factory, clock, wid, spec, conn)
@@ -217,7 +219,7 @@ def test_jsonl_items_get_the_same_rules_as_pushed_posts(session_factory, clock, 
         + _line("half", now)[:20]  # the writer is still at it: no newline yet
     )
     wid, spec = _file_watch(session_factory, clock, path), f"file:{path}"
-    conn = JsonlConnector(path)
+    conn = JsonlConnector(path, root=tmp_path)
 
     result = _poll(session_factory, clock, wid, spec, conn)
     assert result.accepted == 1 and result.error is None
@@ -264,6 +266,7 @@ def test_bad_feed_item_is_skipped_and_the_cursor_moves(
             s,
             watch_service.WatchSpec("Metro", ["metro police"], [], channels=[spec]),
             clock.now(),
+            check_channel=parse_spec,
         ).id
     conn = FeedConnector(url, allow_private=True)
 
@@ -294,14 +297,14 @@ def test_poll_job_counts_skipped_items_by_channel_kind(
     )
     _file_watch(session_factory, clock, path)
     runtime = Runtime(
-        settings=make_settings(),
+        settings=make_settings(file_channel_dir=tmp_path),
         engine=db_engine,
         session_factory=session_factory,
         clock=clock,
         classifier=KeywordClassifier(),
         slack=None,
         webhooks=None,  # type: ignore[arg-type]  # polling sends nothing
-        connectors=ConnectorRegistry(allow_private=True),
+        connectors=ConnectorRegistry(allow_private=True, file_root=tmp_path),
     )
     assert tasks.poll_watches(runtime) == 1
     sample = runtime.metrics.registry.get_sample_value
