@@ -20,6 +20,12 @@ class Metrics:
             ["action"],
             registry=self.registry,
         )
+        self.poll_rejected = Counter(
+            "groundswell_poll_items_rejected_total",
+            "Items of polled channels skipped as malformed, by channel kind",
+            ["kind"],
+            registry=self.registry,
+        )
         self.deliveries = Counter(
             "groundswell_deliveries_total",
             "Outbox deliveries, by outcome",

@@ -124,7 +124,9 @@ def build_runtime(
         classifier,
         slack,
         webhooks,
-        connectors=ConnectorRegistry(allow_private=settings.allow_private_targets),
+        connectors=ConnectorRegistry(
+            allow_private=settings.allow_private_targets, file_root=settings.file_channel_dir
+        ),
     )
     if settings.scheduler_enabled:
         jobs = Jobs()

@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     scheduler_enabled: bool = True
     detect_interval_seconds: float = Field(default=30.0, ge=1.0)
     poll_interval_seconds: float = Field(default=60.0, ge=5.0)
+    file_channel_dir: Path | None = Field(
+        default=None,
+        description="The only directory `file:` channels may read; unset = file channels off.",
+    )
     default_sensitivity: str = "medium"
     migrate_on_start: bool = True
     log_level: str = "INFO"
@@ -56,6 +60,18 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("slack_api_url must be an http(s) URL")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("file_channel_dir", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("file_channel_dir")
+    @classmethod
+    def _existing_dir(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError(f"file_channel_dir {str(value)!r} is not an existing directory")
+        return value
 
     @field_validator("default_sensitivity")
     @classmethod

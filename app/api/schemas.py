@@ -7,6 +7,14 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
+from app.core.normalise import (
+    CHANNEL_NAME,
+    MAX_CHANNEL_CHARS,
+    MAX_HANDLE_CHARS,
+    MAX_ID_CHARS,
+    MAX_TEXT_CHARS,
+)
+
 T = TypeVar("T")
 Sensitivity = Literal["low", "medium", "high"]
 
@@ -51,7 +59,7 @@ class WatchRead(BaseModel):
 
 
 class AuthorIn(BaseModel):
-    handle: str = Field(min_length=1, max_length=200)
+    handle: str = Field(min_length=1, max_length=MAX_HANDLE_CHARS)
     followers: int | None = Field(default=None, ge=0)
 
 
@@ -62,13 +70,18 @@ class MetricsIn(BaseModel):
 
 
 class PostIn(BaseModel):
-    external_id: str = Field(min_length=1, max_length=200)
-    text: str = Field(min_length=1, max_length=10_000)
+    """Parsed here for the 422 and the OpenAPI schema; every post, pushed or polled, then
+    passes the same rules in core.normalise.checked_post (the limits come from there)."""
+
+    external_id: str = Field(min_length=1, max_length=MAX_ID_CHARS)
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
     created_at: datetime
     url: AnyHttpUrl | None = None
     author: AuthorIn
     metrics: MetricsIn | None = None
-    channel: str = Field(default="api", min_length=1, max_length=50, pattern=r"^[A-Za-z0-9_.\-]+$")
+    channel: str = Field(
+        default="api", min_length=1, max_length=MAX_CHANNEL_CHARS, pattern=CHANNEL_NAME
+    )
 
 
 class PostBatch(BaseModel):

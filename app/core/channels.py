@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 KINDS = ("rss", "file")
 
 
 class UnknownChannel(ValueError):
     pass
+
+
+# Raises UnknownChannel for a spec that may not be polled here (syntax and local policy,
+# such as the directory file channels are confined to); given by the composition root.
+ChannelCheck = Callable[[str], object]
 
 
 def parse_spec(spec: str) -> tuple[str, str]:

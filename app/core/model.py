@@ -70,6 +70,29 @@ class RawPost:
     channel: str = "api"
     url: str | None = None
     metrics: dict[str, int] = field(default_factory=dict)
+    ref: str = ""  # where a polled item sits in its channel ("line 7"), for messages
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """An item of a polled channel that was skipped, and why (the rest still count)."""
+
+    item: str  # what names it to a person: 'external_id "n7" (line 7)', 'line 9'
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.item}: {self.field}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """One read of a channel: posts to ingest, items that could not even be read as
+    posts, and the cursor to store once they are dealt with."""
+
+    posts: list[RawPost]
+    cursor: str | None
+    rejected: list[Rejected] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,13 +5,24 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+from app.core.model import Author, RawPost
 
 _WS = re.compile(r"\s+")
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
 
 MAX_TEXT_CHARS = 10_000
+MAX_ID_CHARS = 200
+MAX_HANDLE_CHARS = 200
+MAX_URL_CHARS = 2000
+MAX_CHANNEL_CHARS = 50
+CHANNEL_NAME = r"^[A-Za-z0-9_.\-]+$"
 MAX_FUTURE_SKEW = timedelta(minutes=10)
+_CHANNEL = re.compile(CHANNEL_NAME)
 
 
 class InvalidPost(ValueError):
@@ -65,3 +76,72 @@ def checked_text(text: str) -> str:
     if len(clean) > MAX_TEXT_CHARS:
         raise InvalidPost("text", f"is longer than {MAX_TEXT_CHARS} characters")
     return clean
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def checked_url(url: object) -> str | None:
+    """None, or an absolute http(s) URL with a host (a `javascript:` link is refused)."""
+    if url is None:
+        return None
+    if not isinstance(url, str):
+        raise InvalidPost("url", "must be a string")
+    url = url.strip()
+    if len(url) > MAX_URL_CHARS:
+        raise InvalidPost("url", f"is longer than {MAX_URL_CHARS} characters")
+    if any(ch.isspace() or not ch.isprintable() for ch in url):
+        raise InvalidPost("url", "must not contain spaces or control characters")
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError as exc:
+        raise InvalidPost("url", f"is not a URL ({exc})") from exc
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        raise InvalidPost("url", "must be an http(s) URL with a host")
+    return url
+
+
+def checked_post(post: RawPost, now: datetime, max_age: timedelta | None = None) -> RawPost:
+    """The one set of rules every post passes before it is stored, whether pushed to
+    the API or read from a polled channel. Fields that arrive from JSON are checked for
+    type too. Returns the post with its fields in canonical form; raises InvalidPost."""
+    ext = post.external_id
+    if isinstance(ext, int) and not isinstance(ext, bool):
+        ext = str(ext)
+    if not isinstance(ext, str) or not ext.strip():
+        raise InvalidPost("external_id", "is empty" if ext in ("", None) else "must be a string")
+    ext = ext.strip()
+    if len(ext) > MAX_ID_CHARS:
+        raise InvalidPost("external_id", f"is longer than {MAX_ID_CHARS} characters")
+    handle, followers = post.author.handle, post.author.followers
+    if not isinstance(handle, str):
+        raise InvalidPost("author.handle", "must be a string")
+    if not normalise_handle(handle):
+        raise InvalidPost("author.handle", "is empty")
+    if len(handle) > MAX_HANDLE_CHARS:
+        raise InvalidPost("author.handle", f"is longer than {MAX_HANDLE_CHARS} characters")
+    if followers is not None and not _whole(followers):
+        raise InvalidPost("author.followers", "must be a whole number >= 0")
+    if not isinstance(post.text, str):
+        raise InvalidPost("text", "must be a string")
+    if not isinstance(post.created_at, datetime):
+        raise InvalidPost("created_at", "must be a date-time")
+    channel = post.channel.strip().lower() if isinstance(post.channel, str) else None
+    if channel is None or len(channel) > MAX_CHANNEL_CHARS or not _CHANNEL.match(channel or "api"):
+        raise InvalidPost("channel", f"must be 1-{MAX_CHANNEL_CHARS} of A-Z a-z 0-9 _ . -")
+    if not isinstance(post.metrics, Mapping) or not all(
+        isinstance(k, str) and _whole(v) for k, v in post.metrics.items()
+    ):
+        raise InvalidPost("metrics", "must map names to whole numbers >= 0")
+    return replace(
+        post,
+        external_id=ext,
+        channel=channel or "api",
+        text=checked_text(post.text),
+        created_at=event_time(post.created_at, now, max_age),
+        url=checked_url(post.url),
+        author=Author(handle=handle, followers=followers),
+        metrics=dict(post.metrics),
+    )

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from app.core.model import PostLabels, RawPost
+from app.core.model import Fetched, PostLabels
 
 
 class Clock(Protocol):
@@ -66,6 +66,9 @@ class SourceConnector(Protocol):
 
     kind: str
 
-    def fetch(self, terms: Sequence[str], cursor: str | None) -> tuple[list[RawPost], str | None]:
-        """(posts matching any term, new cursor). Raises SourceError."""
+    def fetch(self, terms: Sequence[str], cursor: str | None) -> Fetched:
+        """Posts matching any term since the cursor, unreadable items, the new cursor.
+
+        Raises SourceError when the channel as a whole cannot be read (the cursor then
+        stays); one bad item is reported in `Fetched.rejected` instead."""
         ...

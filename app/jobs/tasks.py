@@ -121,6 +121,7 @@ def poll_watches(runtime: Runtime) -> int:
             accepted += result.accepted
             runtime.metrics.posts.labels("accepted").inc(result.accepted)
             runtime.metrics.posts.labels("duplicate").inc(result.duplicates)
+            runtime.metrics.poll_rejected.labels(connector.kind).inc(len(result.rejected))
         except Exception:
             log.exception("poll of %s for watch %s failed", spec, watch.id)
     if accepted:

@@ -9,12 +9,11 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from app.core.buckets import fold
-from app.core.model import OwnPost, PostLabels, RawPost
+from app.core.model import OwnPost, PostLabels, RawPost, Rejected
 from app.core.normalise import (
     InvalidPost,
-    checked_text,
+    checked_post,
     content_fingerprint,
-    event_time,
     normalise_handle,
 )
 from app.core.parody import ParodyIndex
@@ -43,6 +42,7 @@ class BatchRejected(ValueError):
 class IngestResult:
     accepted: int
     duplicates: int
+    rejected: tuple[Rejected, ...] = ()
 
 
 def _checked(
@@ -53,22 +53,17 @@ def _checked(
     clean: list[RawPost] = []
     for i, post in enumerate(raw_posts):
         try:
-            if not post.external_id.strip():
-                raise InvalidPost("external_id", "is empty")
-            if not normalise_handle(post.author.handle):
-                raise InvalidPost("author.handle", "is empty")
-            clean.append(
-                replace(
-                    post,
-                    external_id=post.external_id.strip(),
-                    channel=post.channel.strip().lower() or "api",
-                    text=checked_text(post.text),
-                    created_at=event_time(post.created_at, now, max_age),
-                )
-            )
+            clean.append(checked_post(post, now, max_age))
         except InvalidPost as exc:
             raise BatchRejected(i, exc.field, exc.reason) from exc
     return clean
+
+
+def _name(post: RawPost, index: int) -> str:
+    """How a log line names a skipped item: its id (quoted, cut short) and where it sits."""
+    ext = "" if post.external_id is None else str(post.external_id).strip()
+    name = f"external_id {ext[:80]!r}" if ext else f"item {index}"
+    return f"{name} ({post.ref})" if post.ref else name
 
 
 def ingest_batch(
@@ -80,16 +75,46 @@ def ingest_batch(
     now: datetime,
     refuse_expired: bool = False,
 ) -> IngestResult:
-    """Store the new posts of a batch with their labels and count them by event time.
-
-    Idempotent: (watch, channel, external_id) seen before is a duplicate and changes
-    nothing. Posts by the watch's own handles are kept (parodies are measured against
-    them) but not counted as mentions.
+    """All or nothing, for pushed batches: one malformed item refuses the whole batch
+    (BatchRejected names its index and field), so the client can fix it and resend.
 
     With `refuse_expired` (posts pushed by a person), a post older than the retention
     window refuses the batch rather than being stored and pruned unseen; a poll keeps
-    it off (one old post in a fetched page must not stall the channel's cursor)."""
+    old posts (they are pruned later, and must not stall the channel's cursor)."""
     posts = _checked(raw_posts, now, KEEP_POSTS if refuse_expired else None)
+    return _store(session, watch, posts, classifier, now)
+
+
+def ingest_items(
+    session: Session,
+    *,
+    watch: Watch,
+    raw_posts: Sequence[RawPost],
+    classifier: Classifier,
+    now: datetime,
+) -> IngestResult:
+    """Item by item, for polled channels: the same rules as `ingest_batch`, but a
+    malformed item is left out and reported in `rejected`; the valid ones are stored.
+    (Nobody can fix a feed's item and resend it, so it must not block the rest.)"""
+    clean: list[RawPost] = []
+    rejected: list[Rejected] = []
+    for i, post in enumerate(raw_posts):
+        try:
+            clean.append(checked_post(post, now))
+        except InvalidPost as exc:
+            rejected.append(Rejected(_name(post, i), exc.field, exc.reason))
+    stored = _store(session, watch, clean, classifier, now)
+    return replace(stored, rejected=tuple(rejected))
+
+
+def _store(
+    session: Session, watch: Watch, posts: list[RawPost], classifier: Classifier, now: datetime
+) -> IngestResult:
+    """Store the new posts (already checked) with their labels; count them by event time.
+
+    Idempotent: (watch, channel, external_id) seen before is a duplicate and changes
+    nothing. Posts by the watch's own handles are kept (parodies are measured against
+    them) but not counted as mentions."""
     seen: set[tuple[str, str]] = set()
     unique: list[RawPost] = []
     for post in posts:

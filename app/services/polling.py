@@ -8,9 +8,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from app.core.model import Rejected
 from app.core.ports import Classifier, SourceConnector, SourceError
 from app.db.tables import PollCursor, Watch
-from app.services.ingest import BatchRejected, ingest_batch
+from app.services.ingest import ingest_items
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +21,7 @@ class PollResult:
     channel: str
     accepted: int = 0
     duplicates: int = 0
+    rejected: tuple[Rejected, ...] = ()
     error: str | None = None
 
 
@@ -32,24 +34,33 @@ def poll_channel(
     classifier: Classifier,
     now: datetime,
 ) -> PollResult:
-    """One poll of one channel, in the caller's transaction. A failure is recorded on the
-    cursor (and the cursor does not move), so nothing is skipped."""
+    """One poll of one channel, in the caller's transaction.
+
+    When the channel cannot be read (SourceError) the failure is recorded on the cursor
+    and the cursor does not move, so nothing is skipped. A malformed item is another
+    matter: it is skipped with a warning naming it and why (it would fail the same way
+    on every poll), the valid items are stored and the cursor moves past all of them."""
     cursor = session.get(PollCursor, (watch.id, spec))
     if cursor is None:
         cursor = PollCursor(watch_id=watch.id, channel=spec, cursor=None, failures=0)
         session.add(cursor)
     cursor.last_polled_at = now
     try:
-        posts, new_cursor = connector.fetch(watch.terms, cursor.cursor)
-        result = ingest_batch(session, watch=watch, raw_posts=posts, classifier=classifier, now=now)
-    except (SourceError, BatchRejected) as exc:
+        fetched = connector.fetch(watch.terms, cursor.cursor)
+    except SourceError as exc:
         cursor.failures += 1
         cursor.last_error = str(exc)[:500]
         log.warning(
             "poll %s for watch %s failed (%d in a row): %s", spec, watch.id, cursor.failures, exc
         )
         return PollResult(spec, error=str(exc))
-    cursor.cursor = new_cursor
+    result = ingest_items(
+        session, watch=watch, raw_posts=fetched.posts, classifier=classifier, now=now
+    )
+    rejected = (*fetched.rejected, *result.rejected)
+    for item in rejected:
+        log.warning("poll %s for watch %s: skipped %s", spec, watch.id, item)
+    cursor.cursor = fetched.cursor
     cursor.failures = 0
     cursor.last_error = None
-    return PollResult(spec, result.accepted, result.duplicates)
+    return PollResult(spec, result.accepted, result.duplicates, rejected)

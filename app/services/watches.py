@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.core.channels import UnknownChannel, parse_spec
+from app.core.channels import ChannelCheck, UnknownChannel
 from app.core.normalise import normalise_handle, normalise_text
 from app.core.presets import SENSITIVITIES
 from app.db.base import new_id
@@ -56,7 +56,7 @@ def _clean_list(values: list[str], field: str, handles: bool = False) -> list[st
     return out
 
 
-def _check(spec: WatchSpec) -> WatchSpec:
+def _check(spec: WatchSpec, check_channel: ChannelCheck) -> WatchSpec:
     name = normalise_text(spec.name)
     if not name:
         raise WatchInvalid("name", "is empty")
@@ -69,15 +69,19 @@ def _check(spec: WatchSpec) -> WatchSpec:
     channels = [c.strip() for c in spec.channels or []]
     for c in channels:
         try:
-            parse_spec(c)
+            check_channel(c)
         except UnknownChannel as exc:
             raise WatchInvalid("channels", str(exc)) from exc
     channel = spec.slack_channel.strip() if spec.slack_channel else None
     return WatchSpec(name, terms, handles, spec.sensitivity, channel or None, channels)
 
 
-def create(session: Session, spec: WatchSpec, now: datetime) -> Watch:
-    spec = _check(spec)
+def create(
+    session: Session, spec: WatchSpec, now: datetime, *, check_channel: ChannelCheck
+) -> Watch:
+    """`check_channel` (the connector registry's check) refuses channels that cannot be
+    polled here, e.g. a file outside the file channel directory."""
+    spec = _check(spec, check_channel)
     watch = Watch(
         id=new_id("wch"),
         name=spec.name,
@@ -97,7 +101,14 @@ def create(session: Session, spec: WatchSpec, now: datetime) -> Watch:
     return watch
 
 
-def update(session: Session, watch: Watch, changes: dict[str, Any], now: datetime) -> Watch:
+def update(
+    session: Session,
+    watch: Watch,
+    changes: dict[str, Any],
+    now: datetime,
+    *,
+    check_channel: ChannelCheck,
+) -> Watch:
     """Apply the fields given; null leaves a field as it is, except `slack_channel`,
     where null clears it (alerts then go to the default channel)."""
 
@@ -115,7 +126,7 @@ def update(session: Session, watch: Watch, changes: dict[str, Any], now: datetim
         else watch.slack_channel,
         channels=list(pick("channels", watch.channels)),
     )
-    spec = _check(merged)
+    spec = _check(merged, check_channel)
     if spec.sensitivity != watch.sensitivity:
         watch.detector_stale = True  # thresholds changed: rebuild from history
     watch.name, watch.terms, watch.own_handles = spec.name, spec.terms, spec.own_handles

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from defusedxml import ElementTree
 
-from app.core.model import Author, RawPost
+from app.core.model import Author, Fetched, RawPost
 from app.core.ports import SourceError
 from app.notify.netguard import UnsafeTarget, check_target
 from app.sources.matching import matcher, matches
@@ -124,7 +124,7 @@ class FeedConnector:
         self._timeout = timeout
         self._resolver = resolver
 
-    def fetch(self, terms: Sequence[str], cursor: str | None) -> tuple[list[RawPost], str | None]:
+    def fetch(self, terms: Sequence[str], cursor: str | None) -> Fetched:
         try:
             if self._resolver is None:
                 check_target(self.url, allow_private=self._allow_private)
@@ -148,4 +148,4 @@ class FeedConnector:
             if (since is None or p.created_at > since) and matches(pattern, p.text)
         ]
         newest = max((p.created_at for p in posts), default=since)
-        return posts, newest.isoformat() if newest else cursor
+        return Fetched(posts, newest.isoformat() if newest else cursor)

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from app.core.channels import parse_spec
 from app.core.model import Severity
 from app.db.repos import outbox as outbox_repo
 from app.db.session import unit_of_work
@@ -51,7 +52,7 @@ def _alert(factory, clock, alert_id="alr_1", kind="negative_surge", slack=SLACK)
         wid = s.scalar(select(Watch.id).where(Watch.name == "Metro Police"))
         if wid is None:
             spec = watch_service.WatchSpec("Metro Police", ["metro police"], [])
-            wid = watch_service.create(s, spec, clock.now()).id
+            wid = watch_service.create(s, spec, clock.now(), check_channel=parse_spec).id
         alert = an_open_alert(alert_id, wid, clock.now())
         alert.kind = kind
         s.add(alert)

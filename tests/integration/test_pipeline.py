@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from app.core.channels import parse_spec
 from app.core.guidance import guidance_for
 from app.core.model import AlertKind
 from app.db.repos import outbox as outbox_repo
@@ -52,7 +53,10 @@ def fakes():
 def _watch(factory, clock, name="Metro Police"):
     with unit_of_work(factory) as s:
         w = watch_service.create(
-            s, watch_service.WatchSpec(name, ["metro police"], ["@MetroPolice"]), clock.now()
+            s,
+            watch_service.WatchSpec(name, ["metro police"], ["@MetroPolice"]),
+            clock.now(),
+            check_channel=parse_spec,
         )
         return w.id
 

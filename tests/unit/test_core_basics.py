@@ -13,9 +13,19 @@ import pytest
 import app.core
 from app.core.buckets import bucket_start, fold
 from app.core.events import envelope
-from app.core.model import AlertKind, AlertSnapshot, AlertState, PostLabels, Sentiment, Severity
+from app.core.model import (
+    AlertKind,
+    AlertSnapshot,
+    AlertState,
+    Author,
+    PostLabels,
+    RawPost,
+    Sentiment,
+    Severity,
+)
 from app.core.normalise import (
     InvalidPost,
+    checked_post,
     checked_text,
     content_fingerprint,
     event_time,
@@ -68,6 +78,58 @@ def test_event_time_refuses_what_is_older_than_max_age() -> None:
     with pytest.raises(InvalidPost) as info:
         event_time(edge - timedelta(seconds=1), NOW, keep)
     assert info.value.field == "created_at" and "older than 35 days" in info.value.reason
+
+
+def _post(**changes: object) -> RawPost:
+    fields: dict[str, object] = {
+        "external_id": " 7 ",
+        "text": " hi  there ",
+        "created_at": datetime(2026, 11, 24, 11, 0),
+        "author": Author("@Ann", 5),
+        "channel": " RSS ",
+        "url": "https://x.example/a?b=1",
+    }
+    fields.update(changes)
+    return RawPost(**fields)  # type: ignore[arg-type]
+
+
+def test_checked_post_puts_fields_in_canonical_form() -> None:
+    post = checked_post(_post(), NOW)
+    assert (post.external_id, post.text, post.channel) == ("7", "hi there", "rss")
+    assert post.created_at.tzinfo is UTC and post.url == "https://x.example/a?b=1"
+    assert checked_post(_post(external_id=42, url=None, channel=""), NOW).external_id == "42"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"url": "javascript:alert(1)"}, "url"),
+        ({"url": "ftp://x.example/f"}, "url"),
+        ({"url": "https://"}, "url"),
+        ({"url": "https://x.example/a b"}, "url"),
+        ({"url": "https://x.example/" + "a" * 2000}, "url"),
+        ({"url": 5}, "url"),
+        ({"author": Author("zz", "lots")}, "author.followers"),  # type: ignore[arg-type]
+        ({"author": Author("zz", -1)}, "author.followers"),
+        ({"author": Author("zz", True)}, "author.followers"),
+        ({"author": Author(" @ ")}, "author.handle"),
+        ({"author": Author(7)}, "author.handle"),  # type: ignore[arg-type]
+        ({"author": Author("a" * 201)}, "author.handle"),
+        ({"external_id": "  "}, "external_id"),
+        ({"external_id": None}, "external_id"),
+        ({"external_id": "x" * 201}, "external_id"),
+        ({"text": 3}, "text"),
+        ({"text": "x" * 10_001}, "text"),
+        ({"created_at": "2026-11-24"}, "created_at"),
+        ({"created_at": NOW + timedelta(days=1)}, "created_at"),
+        ({"channel": "no spaces"}, "channel"),
+        ({"metrics": {"likes": -1}}, "metrics"),
+    ],
+)
+def test_checked_post_refuses_what_the_api_refuses(changes: dict[str, object], field: str) -> None:
+    with pytest.raises(InvalidPost) as info:
+        checked_post(_post(**changes), NOW)
+    assert info.value.field == field and info.value.reason
 
 
 def test_buckets_by_event_time_and_label() -> None:

@@ -51,7 +51,10 @@ def create_watch(
     fields = body.model_dump()
     fields["sensitivity"] = fields["sensitivity"] or runtime.settings.default_sensitivity
     spec = watch_service.WatchSpec(**fields)
-    return to_read(watch_service.create(session, spec, runtime.clock.now()))
+    watch = watch_service.create(
+        session, spec, runtime.clock.now(), check_channel=runtime.connectors.check
+    )
+    return to_read(watch)
 
 
 @router.get("", response_model=Page[WatchRead])
@@ -75,7 +78,13 @@ def update_watch(
 ) -> WatchRead:
     """Change some fields of a watch; fields left out stay as they are."""
     changes = body.model_dump(exclude_unset=True)
-    watch = watch_service.update(session, load(session, watch_id), changes, runtime.clock.now())
+    watch = watch_service.update(
+        session,
+        load(session, watch_id),
+        changes,
+        runtime.clock.now(),
+        check_channel=runtime.connectors.check,
+    )
     return to_read(watch)
 
 
