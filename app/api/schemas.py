@@ -158,3 +158,28 @@ class AlertEventRead(BaseModel):
     reason: str
     at: datetime
     by: str | None
+
+
+class FieldError(BaseModel):
+    field: str
+    reason: str
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx: `detail` says what was refused and why; 413 and 422 also list
+    each refused field."""
+
+    detail: str
+    errors: list[FieldError] = Field(default_factory=list)
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for a router: the error bodies its routes can answer with."""
+    meaning = {
+        401: "missing or wrong API key",
+        404: "no such resource",
+        409: "the alert's state does not allow this",
+        413: "request body too large",
+        422: "invalid input; `errors` names each field",
+    }
+    return {code: {"model": ErrorBody, "description": meaning[code]} for code in codes}

@@ -282,6 +282,15 @@ def test_openapi_describes_the_api(client):
     ):
         assert path in paths, path
     assert "text/plain" in paths["/metrics"]["get"]["responses"]["200"]["content"]
+    # error bodies as they are sent: {detail, errors}, not FastAPI's default 422 schema
+    push = paths["/api/v1/watches/{watch_id}/posts"]["post"]["responses"]
+    ack = paths["/api/v1/alerts/{alert_id}/acknowledge"]["post"]["responses"]
+    for responses, codes in ((push, ("401", "404", "413", "422")), (ack, ("404", "409"))):
+        for code in codes:
+            ref = responses[code]["content"]["application/json"]["schema"]["$ref"]
+            assert ref.endswith("/ErrorBody"), (code, ref)
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    assert set(spec["components"]["schemas"]["ErrorBody"]["properties"]) == {"detail", "errors"}
     assert client.get("/docs").status_code == 200
 
 

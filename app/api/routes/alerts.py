@@ -15,14 +15,16 @@ from app.api.pagination import (
     decode_cursor,
     encode_cursor,
 )
-from app.api.schemas import AlertCommand, AlertEventRead, AlertRead, Page
+from app.api.schemas import AlertCommand, AlertEventRead, AlertRead, Page, error_responses
 from app.core.events import alert_data
 from app.db.repos import alerts as alerts_repo
 from app.db.session import unit_of_work
 from app.runtime import Runtime
 from app.services import alerts as alert_service
 
-router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
+router = APIRouter(
+    prefix="/api/v1/alerts", tags=["alerts"], responses=error_responses(401, 404, 409, 413, 422)
+)
 StateParam = Annotated[str | None, Query(pattern="^(open|acknowledged|snoozed|resolved)$")]
 KindParam = Annotated[
     str | None, Query(pattern="^(negative_surge|parody_surge|volume_surge|channel_silent)$")

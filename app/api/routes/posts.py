@@ -16,7 +16,7 @@ from app.api.pagination import (
     decode_cursor,
     encode_cursor,
 )
-from app.api.schemas import IngestOut, Page, PostBatch, PostRead
+from app.api.schemas import IngestOut, Page, PostBatch, PostRead, error_responses
 from app.core.model import Author, RawPost
 from app.db.repos import posts as posts_repo
 from app.db.repos import watches as watches_repo
@@ -24,7 +24,11 @@ from app.db.session import unit_of_work
 from app.db.tables import Post
 from app.services.ingest import ingest_batch
 
-router = APIRouter(prefix="/api/v1/watches/{watch_id}/posts", tags=["posts"])
+router = APIRouter(
+    prefix="/api/v1/watches/{watch_id}/posts",
+    tags=["posts"],
+    responses=error_responses(401, 404, 413, 422),
+)
 LabelParam = Annotated[
     str | None,
     Query(pattern="^(negative|neutral|positive|irony|offensive|parody|own)$"),

@@ -15,12 +15,22 @@ from app.api.pagination import (
     decode_cursor,
     encode_cursor,
 )
-from app.api.schemas import Page, SubscriptionCreate, SubscriptionCreated, SubscriptionRead
+from app.api.schemas import (
+    Page,
+    SubscriptionCreate,
+    SubscriptionCreated,
+    SubscriptionRead,
+    error_responses,
+)
 from app.db.repos import subscriptions as subs_repo
 from app.db.tables import Subscription
 from app.services import subscriptions as sub_service
 
-router = APIRouter(prefix="/api/v1/subscriptions", tags=["subscriptions"])
+router = APIRouter(
+    prefix="/api/v1/subscriptions",
+    tags=["subscriptions"],
+    responses=error_responses(401, 404, 413, 422),
+)
 
 
 def masked(url: str) -> str:

@@ -13,13 +13,15 @@ from app.api.pagination import (
     decode_cursor,
     encode_cursor,
 )
-from app.api.schemas import Page, WatchCreate, WatchRead, WatchUpdate
+from app.api.schemas import Page, WatchCreate, WatchRead, WatchUpdate, error_responses
 from app.db.repos import watches as watches_repo
 from app.db.session import unit_of_work
 from app.db.tables import Watch
 from app.services import watches as watch_service
 
-router = APIRouter(prefix="/api/v1/watches", tags=["watches"])
+router = APIRouter(
+    prefix="/api/v1/watches", tags=["watches"], responses=error_responses(401, 404, 413, 422)
+)
 
 
 def to_read(w: Watch) -> WatchRead:
