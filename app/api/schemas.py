@@ -125,8 +125,15 @@ class AlertRead(BaseModel):
 
 
 class AlertCommand(BaseModel):
+    """acknowledge / resolve: who did it."""
+
     model_config = ConfigDict(extra="forbid")
     by: str = Field(min_length=1, max_length=200)
+
+
+class SnoozeCommand(AlertCommand):
+    """snooze: who, and until when (with a time zone; at most 7 days ahead)."""
+
     until: datetime | None = None
 
 

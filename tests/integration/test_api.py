@@ -304,6 +304,9 @@ def test_snooze_and_resolve_check_their_input_and_state(client, session_factory,
     r = client.post(f"{url}/snooze", json={"by": "sam"}, headers=AUTH)
     assert r.status_code == 422
     until = (clock.now() + timedelta(hours=2)).isoformat()
+    # an acknowledge carrying `until` was meant as a snooze: refused, not silently dropped
+    r = client.post(f"{url}/acknowledge", json={"by": "sam", "until": until}, headers=AUTH)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "until", r.text
     r = client.post(f"{url}/snooze", json={"by": "sam", "until": until}, headers=AUTH)
     assert r.status_code == 200 and r.json()["state"] == "snoozed"
     r = client.post(f"{url}/resolve", json={"by": "sam"}, headers=AUTH)

@@ -15,7 +15,14 @@ from app.api.pagination import (
     decode_cursor,
     encode_cursor,
 )
-from app.api.schemas import AlertCommand, AlertEventRead, AlertRead, Page, error_responses
+from app.api.schemas import (
+    AlertCommand,
+    AlertEventRead,
+    AlertRead,
+    Page,
+    SnoozeCommand,
+    error_responses,
+)
 from app.core.events import alert_data
 from app.db.repos import alerts as alerts_repo
 from app.db.session import unit_of_work
@@ -78,14 +85,16 @@ def alert_events(alert_id: str, session: UowDep, _: ApiKeyDep) -> list[AlertEven
     ]
 
 
-def _command(runtime: Runtime, command: str, alert_id: str, body: AlertCommand) -> AlertRead:
+def _command(
+    runtime: Runtime, command: str, alert_id: str, body: AlertCommand | SnoozeCommand
+) -> AlertRead:
     with unit_of_work(runtime.session_factory) as session:
         snap = alert_service.run_command(
             session,
             command=command,
             alert_id=alert_id,
             by=body.by,
-            until=body.until,
+            until=body.until if isinstance(body, SnoozeCommand) else None,
             now=runtime.clock.now(),
             slack=runtime.slack_target,
         )
@@ -100,7 +109,7 @@ def acknowledge(alert_id: str, body: AlertCommand, runtime: RuntimeDep, _: ApiKe
 
 
 @router.post("/{alert_id}/snooze", response_model=AlertRead)
-def snooze(alert_id: str, body: AlertCommand, runtime: RuntimeDep, _: ApiKeyDep) -> AlertRead:
+def snooze(alert_id: str, body: SnoozeCommand, runtime: RuntimeDep, _: ApiKeyDep) -> AlertRead:
     """Hold updates until `until` (at most 7 days ahead)."""
     return _command(runtime, "snooze", alert_id, body)
 
