@@ -14,18 +14,16 @@ from app.core.model import Severity
 from app.db.repos import outbox as outbox_repo
 from app.db.session import unit_of_work
 from app.db.tables import Alert, AlertEvent, OutboxMessage, SlackMessageRef, Watch
-from app.notify.slack import SlackNotifier
 from app.notify.slack_blocks import SEVERITY_EMOJI
-from app.notify.webhooks import WebhookSender
 from app.services import alerts as alert_service
 from app.services import subscriptions as sub_service
 from app.services import watches as watch_service
-from app.services.delivery import drain_outbox
 from app.services.outbound import SlackTarget, enqueue_event
 from app.services.retention import prune
 from tests.builders import an_open_alert
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.webhook_receiver import WebhookReceiver
+from tests.integration.test_pipeline import _drain
 
 SLACK = SlackTarget(enabled=True, default_channel="#comms-oncall")
 SLACK_OFF = SlackTarget(enabled=False, default_channel=None)
@@ -35,15 +33,6 @@ SLACK_OFF = SlackTarget(enabled=False, default_channel=None)
 def fakes():
     with FakeSlack() as slack, WebhookReceiver() as hooks:
         yield slack, hooks
-
-
-def _drain(factory, clock, slack):
-    return drain_outbox(
-        factory,
-        clock=clock,
-        slack=SlackNotifier(token="xoxb-test", base_url=slack.base_url),
-        webhooks=WebhookSender(allow_private=True),
-    )
 
 
 def _alert(factory, clock, alert_id="alr_1", kind="negative_surge", slack=SLACK) -> str:

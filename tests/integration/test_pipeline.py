@@ -15,7 +15,6 @@ from app.db.repos import outbox as outbox_repo
 from app.db.session import unit_of_work
 from app.db.tables import Alert, OutboxMessage, Post, VolumeBucket, Watch
 from app.jobs import tasks
-from app.ml.artifacts import default_models_root, load_classifier
 from app.notify.slack import SlackNotifier
 from app.notify.webhooks import WebhookSender
 from app.runtime import Runtime
@@ -88,6 +87,19 @@ def _drain(factory, clock, slack):
         clock=clock,
         slack=SlackNotifier(token="xoxb-test", base_url=slack.base_url),
         webhooks=WebhookSender(allow_private=True),
+    )
+
+
+def _runtime(factory, clock, engine):
+    """A scheduler-less runtime over the test database (no Slack)."""
+    return Runtime(
+        make_settings(),
+        engine,
+        factory,
+        clock,
+        KeywordClassifier(),
+        None,
+        WebhookSender(allow_private=True),
     )
 
 
@@ -260,33 +272,6 @@ def test_resolving_a_running_surge_does_not_reopen_it_until_it_is_over_or_grows(
     assert alerts() == [("negative_surge", "resolved"), ("negative_surge", "open")]
 
 
-COMPLAINTS = [
-    *NEGATIVE,
-    "Acme council is a total disgrace. Bins not collected for three weeks.",
-    "the police did nothing when my car was stolen, useless",
-    "Metro police ignored my call for two hours. Unacceptable.",
-]
-
-
-def test_sincere_complaints_labelled_by_the_shipped_model_are_no_parody_surge(
-    session_factory, clock
-):
-    # The shipped irony head, at its F1 threshold, calls most angry posts ironic;
-    # they must raise negative_surge, not "a parody of your own post is spreading".
-    shipped = load_classifier(default_models_root())
-    assert all(label.irony for label in shipped.classify(COMPLAINTS))
-    wid = _watch(session_factory, clock)
-    _ingest(session_factory, clock, wid, history(clock.now(), days=8), KeywordClassifier())
-    _detect(session_factory, clock, wid)
-    clock.advance(timedelta(minutes=1))
-    _ingest(session_factory, clock, wid, burst(clock.now(), 80, COMPLAINTS, "angry"), shipped)
-    outcome = _detect(session_factory, clock, wid)
-    assert outcome.actions.get("negative_surge") == "open:opened", outcome
-    assert "parody_surge" not in outcome.spikes, outcome
-    with unit_of_work(session_factory) as s:
-        assert s.scalar(select(func.sum(VolumeBucket.parody))) == 0
-
-
 def test_positive_surge_raises_no_crisis_alert(session_factory, clock):
     wid, outcome = _surge_after_history(session_factory, clock, POSITIVE, 80)
     assert "negative_surge" not in outcome.spikes
@@ -355,43 +340,6 @@ def test_silence_alerts_only_when_nothing_arrives(session_factory, clock):
     assert silent[:2] == [None, None]  # not in the first 10 minutes
 
 
-OWN = "Celebrating 50,000 followers! Thank you to our amazing community for your support"
-MOCKS = [
-    "Celebrating 50,000 complaints! Thank you to our amazing community for your patience lol",
-    "Celebrating 50,000 parking tickets! Thank you to our amazing community for the cash 🙄",
-    "Celebrating 50,000 unanswered calls! Thank you to our community for your silence lol",
-]
-
-
-def _own_post_then(session_factory, clock, texts, prefix):
-    wid = _watch(session_factory, clock)
-    _ingest(session_factory, clock, wid, history(clock.now(), days=8), KeywordClassifier())
-    own = raw_post("own1", OWN, clock.now() - timedelta(hours=3), handle="@MetroPolice")
-    _ingest(session_factory, clock, wid, [own], KeywordClassifier())
-    _detect(session_factory, clock, wid)
-    clock.advance(timedelta(minutes=1))
-    _ingest(session_factory, clock, wid, burst(clock.now(), 40, texts, prefix), KeywordClassifier())
-    return wid, _detect(session_factory, clock, wid)
-
-
-def test_parody_of_the_own_post_raises_parody_surge(session_factory, clock):
-    wid, outcome = _own_post_then(session_factory, clock, MOCKS, "mock")
-    assert outcome.actions.get("parody_surge") == "open:opened", outcome
-    with unit_of_work(session_factory) as s:
-        flagged = list(s.scalars(select(Post).where(Post.watch_id == wid, Post.parody.is_(True))))
-        alert = s.scalar(select(Alert).where(Alert.kind == "parody_surge"))
-    assert len(flagged) >= 30 and all(p.parody_of for p in flagged)
-    assert alert.evidence["samples"] and alert.guidance["holding_line"]
-
-
-def test_sincere_reshares_of_the_own_post_are_not_parody(session_factory, clock):
-    reshares = [f"RT @MetroPolice: {OWN}", f"Well deserved, congrats! {OWN}", OWN]
-    wid, outcome = _own_post_then(session_factory, clock, reshares, "rt")
-    assert "parody_surge" not in outcome.actions
-    with unit_of_work(session_factory) as s:
-        assert s.scalar(select(func.count()).select_from(Post).where(Post.parody.is_(True))) == 0
-
-
 def test_a_crashed_claim_is_sent_after_its_lease(session_factory, clock):
     wid = _watch(session_factory, clock)
     with unit_of_work(session_factory) as s:
@@ -420,15 +368,7 @@ def test_one_broken_watch_does_not_stop_the_others(session_factory, clock, db_en
     _ingest(session_factory, clock, good, history(clock.now(), days=2), KeywordClassifier())
     with unit_of_work(session_factory) as s:
         s.get(Watch, bad).sensitivity = "extreme"  # e.g. a hand-edited row
-    runtime = Runtime(
-        make_settings(),
-        db_engine,
-        session_factory,
-        clock,
-        KeywordClassifier(),
-        None,
-        WebhookSender(allow_private=True),
-    )
+    runtime = _runtime(session_factory, clock, db_engine)
     assert tasks.detect_watches(runtime, only_dirty=False) == 2
     with unit_of_work(session_factory) as s:
         assert s.get(Watch, good).detector_state is not None
@@ -440,15 +380,7 @@ def test_detector_decisions_are_counted_and_quiet_passes_not_logged(
 ):
     wid = _watch(session_factory, clock)
     _ingest(session_factory, clock, wid, history(clock.now(), days=8), KeywordClassifier())
-    runtime = Runtime(
-        make_settings(),
-        db_engine,
-        session_factory,
-        clock,
-        KeywordClassifier(),
-        None,
-        WebhookSender(allow_private=True),
-    )
+    runtime = _runtime(session_factory, clock, db_engine)
     tasks.detect_watches(runtime, only_dirty=False)
     clock.advance(timedelta(minutes=1))
     _ingest(session_factory, clock, wid, burst(clock.now(), 60, NEGATIVE, "n"), KeywordClassifier())
