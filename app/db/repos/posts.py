@@ -14,6 +14,8 @@ from app.core.model import OwnPost
 from app.db.tables import Post
 from app.db.upsert import insert_for
 
+INSERT_CHUNK = 500  # rows per INSERT; ~23 parameters each
+
 
 def _mocking() -> ColumnElement[bool]:
     """The SQL twin of core.buckets.counts_as_parody."""
@@ -28,16 +30,19 @@ def _mocking() -> ColumnElement[bool]:
 def insert_new(session: Session, rows: Sequence[dict[str, Any]]) -> set[tuple[str, str]]:
     """Insert rows not seen before; returns the (channel, external_id) actually inserted.
 
-    The unique (watch, channel, external_id) constraint has the final word."""
-    if not rows:
-        return set()
-    stmt = (
-        insert_for(session, Post)
-        .values(list(rows))
-        .on_conflict_do_nothing(index_elements=["watch_id", "channel", "external_id"])
-        .returning(Post.channel, Post.external_id)
-    )
-    return {(r.channel, r.external_id) for r in session.execute(stmt)}
+    The unique (watch, channel, external_id) constraint has the final word. Rows go in
+    INSERT_CHUNK at a time: one statement for all would pass the databases' limits on
+    bound parameters (65,535 on PostgreSQL, 32,766 on SQLite) for a few thousand rows."""
+    inserted: set[tuple[str, str]] = set()
+    for i in range(0, len(rows), INSERT_CHUNK):
+        stmt = (
+            insert_for(session, Post)
+            .values(list(rows[i : i + INSERT_CHUNK]))
+            .on_conflict_do_nothing(index_elements=["watch_id", "channel", "external_id"])
+            .returning(Post.channel, Post.external_id)
+        )
+        inserted.update((r.channel, r.external_id) for r in session.execute(stmt))
+    return inserted
 
 
 def existing_keys(
