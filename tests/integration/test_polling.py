@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import func, select
@@ -25,16 +23,8 @@ from app.sources.jsonl import JsonlConnector
 from app.sources.registry import ConnectorRegistry
 from tests.conftest import make_settings
 from tests.fakes.classifier import KeywordClassifier
+from tests.integration.conftest import RSS
 
-RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Local News</title>
-<item><guid>n1</guid><title>Metro Police praised</title>
-<description>&lt;b&gt;great&lt;/b&gt; work</description>
-<pubDate>Tue, 24 Nov 2026 10:00:00 GMT</pubDate><link>https://news.example/1</link></item>
-<item><guid>n2</guid><title>Weather</title><description>rain later</description>
-<pubDate>Tue, 24 Nov 2026 10:05:00 GMT</pubDate></item>
-<item><guid>n3</guid><title>metro police disgrace</title>
-<pubDate>Tue, 24 Nov 2026 10:10:00 GMT</pubDate></item>
-</channel></rss>"""
 ATOM = b"""<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">
 <title>Blog</title><entry><id>tag:a,1</id><title>Metro Police 50k</title>
 <updated>2026-11-24T09:00:00Z</updated><link href="https://blog.example/a"/>
@@ -57,27 +47,6 @@ def test_channel_specs_are_checked() -> None:
     for bad in ("twitter:@x", "rss:ftp://x", "file:", "nonsense"):
         with pytest.raises(UnknownChannel):
             parse_spec(bad)
-
-
-@pytest.fixture
-def feed_server():
-    class Handler(BaseHTTPRequestHandler):
-        body = RSS
-        status = 200
-
-        def do_GET(self) -> None:  # noqa: N802
-            self.send_response(Handler.status)
-            self.send_header("Content-Type", "application/rss+xml")
-            self.end_headers()
-            self.wfile.write(Handler.body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/feed.xml", Handler
-    server.shutdown()
 
 
 def test_feed_over_http_matches_terms_and_moves_the_cursor(feed_server) -> None:
