@@ -66,8 +66,13 @@ class SourceConnector(Protocol):
 
     kind: str
 
-    def fetch(self, terms: Sequence[str], cursor: str | None) -> Fetched:
+    def fetch(
+        self, terms: Sequence[str], cursor: str | None, *, now: datetime | None = None
+    ) -> Fetched:
         """Posts matching any term since the cursor, unreadable items, the new cursor.
+
+        `now` is the poll's time (the clock's, when None): a channel whose cursor is a
+        time keeps it at or before `now`, so an item dated later is not passed over.
 
         Raises SourceError when the channel as a whole cannot be read (the cursor then
         stays); one bad item is reported in `Fetched.rejected` instead."""

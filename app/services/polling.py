@@ -38,15 +38,18 @@ def poll_channel(
 
     When the channel cannot be read (SourceError) the failure is recorded on the cursor
     and the cursor does not move, so nothing is skipped. A malformed item is another
-    matter: it is skipped with a warning naming it and why (it would fail the same way
-    on every poll), the valid items are stored and the cursor moves past all of them."""
+    matter: it is skipped with a warning naming it and why, the valid items are stored
+    and the cursor moves past what was read. What "read" is depends on the channel: a
+    file's cursor counts lines, so a line dated in the future is skipped for good; a
+    feed's cursor is a time kept at or before `now`, so a feed item dated in the future
+    is not read (nor reported) until its time has come (app.sources.feed)."""
     cursor = session.get(PollCursor, (watch.id, spec))
     if cursor is None:
         cursor = PollCursor(watch_id=watch.id, channel=spec, cursor=None, failures=0)
         session.add(cursor)
     cursor.last_polled_at = now
     try:
-        fetched = connector.fetch(watch.terms, cursor.cursor)
+        fetched = connector.fetch(watch.terms, cursor.cursor, now=now)
     except SourceError as exc:
         cursor.failures += 1
         cursor.last_error = str(exc)[:500]

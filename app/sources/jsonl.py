@@ -80,7 +80,11 @@ class JsonlConnector:
         self.target = str(target)
         self.root = root
 
-    def fetch(self, terms: Sequence[str], cursor: str | None) -> Fetched:
+    def fetch(
+        self, terms: Sequence[str], cursor: str | None, *, now: datetime | None = None
+    ) -> Fetched:
+        """Up to MAX_LINES_PER_POLL lines after the cursor (`now` is not needed: the
+        cursor counts lines, and a line dated in the future is skipped at ingest)."""
         try:
             path = confine(self.target, self.root)
         except UnknownChannel as exc:
