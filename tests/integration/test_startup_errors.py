@@ -83,6 +83,14 @@ def test_scheduler_check_reports_a_job_that_keeps_failing(tmp_path: Path) -> Non
         jobs.shutdown()
 
 
+def test_api_says_database_unavailable_as_json_503() -> None:
+    runtime = _runtime("sqlite:////nonexistent/dir/x.db")
+    with TestClient(create_app(runtime, manage_runtime=False)) as client:
+        r = client.get("/api/v1/watches", headers={"Authorization": f"Bearer {KEY}"})
+    assert r.status_code == 503
+    assert r.json() == {"detail": "database unavailable", "errors": []}
+
+
 def test_unmigrated_database_is_refused_when_not_migrating(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     with pytest.raises(ConfigError, match="schema not migrated"):
