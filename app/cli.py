@@ -1,10 +1,12 @@
-"""Command line: `groundswell serve | migrate | detect-once | train | classify | check-model`."""
+"""Command line: `groundswell serve | migrate | create-api-key | detect-once | train | classify |
+check-model | teach`."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import secrets
+import socket
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -13,13 +15,12 @@ import uvicorn
 from pydantic import ValidationError
 
 from app import logging as app_logging
-from app.db.migrate import upgrade_head
 from app.db.repos import api_keys
-from app.db.session import make_engine, make_session_factory, unit_of_work
+from app.db.session import make_session_factory, unit_of_work
 from app.jobs import tasks
 from app.ml import commands as ml_commands
-from app.runtime import build_runtime
-from app.settings import Settings, load_settings
+from app.runtime import build_runtime, open_database
+from app.settings import ConfigError, Settings, load_settings
 from app.web import create_app
 
 
@@ -29,13 +30,47 @@ def _settings() -> Settings:
     except ValidationError as exc:
         for err in exc.errors():
             field = ".".join(str(p) for p in err["loc"]) or "settings"
-            print(f"groundswell: GROUNDSWELL_{field.upper()}: {err['msg']}", file=sys.stderr)
+            reason = err["msg"].removeprefix("Value error, ")
+            print(f"groundswell: GROUNDSWELL_{field.upper()}: {reason}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port (1-65535)")
+    return port
+
+
+def _name(value: str) -> str:
+    if not value.strip():
+        raise argparse.ArgumentTypeError("must not be blank")
+    return value.strip()
+
+
+def _check_listen(host: str, port: int) -> None:
+    """Fail before the scheduler starts if uvicorn could not bind (a race, but a rare one)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, addr = infos[0]
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(addr)
+    except OSError as exc:
+        print(
+            f"groundswell: --host/--port: cannot listen on {host}:{port}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
         raise SystemExit(2) from None
 
 
 def _serve(args: argparse.Namespace) -> int:
     settings = _settings()
     app_logging.configure(settings.log_level)
+    _check_listen(args.host, args.port)
     runtime = build_runtime(settings)
     uvicorn.run(
         create_app(runtime),
@@ -51,8 +86,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _migrate(_: argparse.Namespace) -> int:
     settings = _settings()
     app_logging.configure(settings.log_level)
-    engine = make_engine(settings.database_url)
-    upgrade_head(engine)
+    engine = open_database(settings, migrate=True)
     engine.dispose()
     print("database is at the newest schema")
     return 0
@@ -71,8 +105,7 @@ def _detect_once(_: argparse.Namespace) -> int:
 
 def _create_api_key(args: argparse.Namespace) -> int:
     settings = _settings()
-    engine = make_engine(settings.database_url)
-    upgrade_head(engine)
+    engine = open_database(settings, migrate=True)
     key = secrets.token_urlsafe(32)
     with unit_of_work(make_session_factory(engine)) as session:
         api_keys.ensure(session, key, args.name, datetime.now(UTC))
@@ -86,14 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="apply migrations, start the API and the scheduler")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=_port, default=8000, help="1-65535 (default 8000)")
     serve.set_defaults(func=_serve)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=_migrate)
     sub.add_parser(
         "detect-once", help="one detection pass over every watch, then deliver"
     ).set_defaults(func=_detect_once)
     create_key = sub.add_parser("create-api-key", help="create an API key (printed once)")
-    create_key.add_argument("name", help="who or what the key is for")
+    create_key.add_argument("name", type=_name, help="who or what the key is for")
     create_key.set_defaults(func=_create_api_key)
     ml_commands.register(sub)
     return parser
@@ -102,7 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    result = args.func(args)
+    try:
+        result = args.func(args)
+    except ConfigError as exc:
+        print(f"groundswell: {exc}", file=sys.stderr)
+        return 2
     return int(result or 0)
 
 

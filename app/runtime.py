@@ -7,22 +7,23 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.clock import SystemClock
 from app.core.ports import Classifier, Clock, SlackPort, WebhookPort
-from app.db.migrate import upgrade_head
+from app.db.migrate import schema_is_current, upgrade_head
 from app.db.repos import api_keys
 from app.db.session import make_engine, make_session_factory, unit_of_work
 from app.jobs import tasks
 from app.jobs.scheduler import DELIVER, DETECT_ALL, DETECT_DIRTY, POLL, PRUNE, Jobs
 from app.metrics import Metrics
-from app.ml.artifacts import default_models_root, load_classifier
+from app.ml.artifacts import ModelArtifactError, default_models_root, load_classifier
 from app.notify.slack import SlackNotifier
 from app.notify.webhooks import WebhookSender
 from app.services.outbound import SlackTarget
-from app.settings import Settings
+from app.settings import ConfigError, Settings
 from app.sources.registry import ConnectorRegistry
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 DETECT_DIRTY_SECONDS = 2.0
 DELIVER_SECONDS = 1.0
 PRUNE_SECONDS = 6 * 3600.0
+DATABASE_VAR = "GROUNDSWELL_DATABASE_URL"
+NOT_MIGRATED = "schema not migrated (run groundswell migrate)"
 
 
 @dataclass
@@ -72,15 +75,67 @@ class Runtime:
         if self.jobs is not None:
             self.jobs.kick(DELIVER)
 
+    def database_status(self) -> str:
+        """Return "ok" when the database answers and its schema is this code's Alembic head."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+                if not schema_is_current(conn):
+                    return f"error: {NOT_MIGRATED}"
+        except Exception as exc:  # noqa: BLE001 - readiness reports any failure
+            return f"error: {type(exc).__name__}"
+        return "ok"
+
     def scheduler_status(self) -> str:
         if self.jobs is None:
             return "disabled"
         if not self.jobs.running:
             return "error: not running"
+        failing = self.jobs.failing()
+        if failing:
+            job, (since, kind) = min(failing.items(), key=lambda item: item[1][0])
+            return f"error: job {job} failing since {since.isoformat()}: {kind}"
         last = self.jobs.last_run(DELIVER)
         if last is not None and datetime.now(UTC) - last > timedelta(minutes=2):
             return f"error: delivery job last ran at {last.isoformat()}"
         return "ok"
+
+
+def _reason(exc: Exception) -> str:
+    """The driver's first line (no SQL, no parameters), else the exception's."""
+    orig = exc.orig if isinstance(exc, DBAPIError) else None
+    lines = str(orig if orig is not None else exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def open_database(settings: Settings, *, migrate: bool) -> Engine:
+    """An engine that answers and whose schema is at the head (migrated here if asked).
+    A database that cannot be used raises ConfigError naming the variable; the URL
+    is shown without its password."""
+    try:
+        engine = make_engine(settings.database_url)
+    except (SQLAlchemyError, ValueError) as exc:
+        raise ConfigError(DATABASE_VAR, _reason(exc)) from None
+    shown = engine.url.render_as_string(hide_password=True)
+    try:
+        with engine.connect() as conn:
+            current = schema_is_current(conn)
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise ConfigError(DATABASE_VAR, f"cannot connect to {shown}: {_reason(exc)}") from None
+    if not current:
+        if not migrate:
+            engine.dispose()
+            raise ConfigError(DATABASE_VAR, f"{shown}: {NOT_MIGRATED}")
+        upgrade_head(engine)
+    return engine
+
+
+def load_model(settings: Settings) -> Classifier:
+    try:
+        return load_classifier(settings.model_dir or default_models_root())
+    except ModelArtifactError as exc:
+        raise ConfigError("GROUNDSWELL_MODEL_DIR", str(exc)) from None
 
 
 def build_runtime(
@@ -91,10 +146,11 @@ def build_runtime(
     slack: SlackPort | None = None,
     webhooks: WebhookPort | None = None,
 ) -> Runtime:
-    """Build everything from settings; tests pass fakes for the ports they replace."""
-    engine = make_engine(settings.database_url)
-    if settings.migrate_on_start:
-        upgrade_head(engine)
+    """Build everything from settings; tests pass fakes for the ports they replace.
+    The model is checked before the database is touched; ConfigError says what is wrong."""
+    if classifier is None:
+        classifier = load_model(settings)
+    engine = open_database(settings, migrate=settings.migrate_on_start)
     factory = make_session_factory(engine)
     clock = clock or SystemClock()
     if settings.bootstrap_api_key is not None:
@@ -102,8 +158,6 @@ def build_runtime(
             api_keys.ensure(
                 session, settings.bootstrap_api_key.get_secret_value(), "bootstrap", clock.now()
             )
-    if classifier is None:
-        classifier = load_classifier(settings.model_dir or default_models_root())
     if slack is None and settings.slack_bot_token is not None:
         slack = SlackNotifier(
             token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url

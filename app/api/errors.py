@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
 
 from app.core.lifecycle import CommandInvalid, TransitionRefused
@@ -15,6 +17,9 @@ from app.services.alerts import AlertNotFound
 from app.services.ingest import BatchRejected
 from app.services.subscriptions import SubscriptionInvalid
 from app.services.watches import WatchInvalid
+
+log = logging.getLogger(__name__)
+DB_UNAVAILABLE = {"detail": "database unavailable", "errors": []}
 
 
 class InvalidParam(ValueError):
@@ -115,3 +120,15 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(TransitionRefused)
     async def _conflict(_: Request, exc: TransitionRefused) -> JSONResponse:
         return JSONResponse(status_code=409, content={"detail": str(exc)})
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def _database_down(request: Request, exc: DBAPIError) -> JSONResponse:
+        # The driver's class only: SQLAlchemy's message carries the SQL and parameters.
+        log.error(
+            "database unavailable during %s %s: %s",
+            request.method,
+            request.url.path,
+            type(exc.orig).__name__,
+        )
+        return JSONResponse(status_code=503, content=DB_UNAVAILABLE)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, inspect, text
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -32,3 +34,19 @@ def downgrade_base(engine: Engine) -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, "base")
+
+
+@cache
+def head_revisions() -> frozenset[str]:
+    """The revisions this code expects (read once from migrations/)."""
+    return frozenset(ScriptDirectory.from_config(alembic_config("")).get_heads())
+
+
+def schema_is_current(conn: Connection) -> bool:
+    """True when the database's Alembic revision is this code's head.  Reads
+    alembic_version directly: MigrationContext logs two INFO lines per call,
+    and /readyz calls this often."""
+    if not inspect(conn).has_table("alembic_version"):
+        return False
+    current = conn.execute(text("SELECT version_num FROM alembic_version")).scalars()
+    return frozenset(current) == head_revisions()

@@ -33,16 +33,24 @@ class Jobs:
             timezone=UTC,
         )
         self._last_run: dict[str, datetime] = {}
+        # job id → (first failure of the current run of failures, exception type name)
+        self._failing: dict[str, tuple[datetime, str]] = {}
         self._lock = threading.Lock()
 
     def add(self, job_id: str, func: Callable[[], Any], seconds: float) -> None:
         def run() -> None:
             try:
                 func()
-            except Exception:
+            except Exception as exc:
                 log.exception("job %s failed", job_id)
-            finally:
                 with self._lock:
+                    now = datetime.now(UTC)
+                    since = self._failing.get(job_id, (now, ""))[0]
+                    self._failing[job_id] = (since, type(exc).__name__)
+                    self._last_run[job_id] = now
+            else:
+                with self._lock:
+                    self._failing.pop(job_id, None)
                     self._last_run[job_id] = datetime.now(UTC)
 
         self._scheduler.add_job(
@@ -78,3 +86,8 @@ class Jobs:
     def last_run(self, job_id: str) -> datetime | None:
         with self._lock:
             return self._last_run.get(job_id)
+
+    def failing(self) -> dict[str, tuple[datetime, str]]:
+        """Jobs whose latest run raised: id → (failing since, exception type name)."""
+        with self._lock:
+            return dict(self._failing)

@@ -110,9 +110,12 @@ def resolve_model_dir(model_dir: Path) -> Path:
 def read_manifest(model_dir: Path) -> dict[str, Any]:
     path = Path(model_dir) / MANIFEST_FILE
     try:
-        return json.loads(path.read_text())
+        manifest = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise ModelArtifactError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(manifest, dict):
+        raise ModelArtifactError(f"{path} is not a JSON object")
+    return manifest
 
 
 def verify(model_dir: Path) -> dict[str, Any]:

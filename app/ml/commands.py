@@ -6,12 +6,14 @@ import argparse
 import hashlib
 import io
 import json
+import os
 import sys
 import time
 from pathlib import Path
 from typing import Any, TextIO
 
 BATCH = 500
+SIGPIPE_EXIT = 141  # 128 + SIGPIPE, what a shell reports for `cat` cut off by `head`
 
 
 def register(sub: Any) -> None:
@@ -226,11 +228,25 @@ def cmd_classify(args: argparse.Namespace) -> int:
         if batch:
             _emit(clf, batch, dst)
         dst.flush()
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as a tool killed by SIGPIPE
+        # would, and keep Python's exit-time flush of stdout from raising again.
+        _silence(dst)
+        return SIGPIPE_EXIT
     finally:
         _close_in(src)
         if dst is not sys.stdout:
             dst.close()
     return 0
+
+
+def _silence(dst: TextIO) -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, dst.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real descriptor (a test's stream): nothing to flush
+        pass
 
 
 def _emit(clf: Any, batch: list[str], dst: TextIO) -> None:

@@ -130,3 +130,27 @@ def test_classify_reports_a_missing_input_file(
 ) -> None:
     assert main(["classify", "--input", str(tmp_path / "nope.txt")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+class _ClosedPipe(io.StringIO):
+    """stdout whose reader went away, as under `| head -1`."""
+
+    def write(self, s: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_classify_stops_quietly_when_the_reader_goes_away(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("terrible service\n" * 3000))
+    monkeypatch.setattr(sys, "stdout", _ClosedPipe())
+    assert main(["classify"]) == 141  # 128 + SIGPIPE, as a shell reports `cat | head`
+    assert capsys.readouterr().err == ""
+
+
+def test_check_model_refuses_a_manifest_that_is_not_an_object(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    (tmp_path / "manifest.json").write_text("[1, 2]")
+    assert main(["check-model", "--model", str(tmp_path)]) == 1
+    assert "is not a JSON object" in capsys.readouterr().err
