@@ -58,6 +58,15 @@ class WatchRead(BaseModel):
     updated_at: datetime
 
 
+class ChannelHealth(BaseModel):
+    """One polled channel of a watch: when it was last read and whether that worked."""
+
+    channel: str
+    last_polled_at: datetime | None
+    failures: int = Field(description="failed polls in a row (0 = the last poll worked)")
+    last_error: str | None
+
+
 class AuthorIn(BaseModel):
     handle: str = Field(min_length=1, max_length=MAX_HANDLE_CHARS)
     followers: int | None = Field(default=None, ge=0)

@@ -134,3 +134,48 @@ def test_file_channel_dir_setting_must_be_an_existing_directory(tmp_path) -> Non
     assert make_settings(file_channel_dir=str(tmp_path)).file_channel_dir == tmp_path
     with pytest.raises(ValidationError, match="not an existing directory"):
         make_settings(file_channel_dir=str(tmp_path / "missing"))
+
+
+def test_channel_health_shows_each_channels_last_poll_and_failure(
+    session_factory, clock, db_engine, dirs
+) -> None:
+    feeds, _ = dirs
+    (feeds / "ok.jsonl").write_text(
+        json.dumps(
+            {
+                "external_id": "1",
+                "text": "metro police update",
+                "created_at": clock.now().isoformat(),
+                "author": {"handle": "someone"},
+            }
+        )
+        + "\n"
+    )
+    ok, missing = f"file:{feeds / 'ok.jsonl'}", f"file:{feeds / 'missing.jsonl'}"
+    body = {"name": "Metro", "terms": ["metro police"], "channels": [ok, missing]}
+    with _client(session_factory, clock, db_engine, feeds) as client:
+        wid = client.post("/api/v1/watches", json=body, headers=AUTH).json()["id"]
+        before = client.get(f"/api/v1/watches/{wid}/channels", headers=AUTH).json()
+        assert [(c["channel"], c["last_polled_at"], c["failures"]) for c in before] == [
+            (ok, None, 0),
+            (missing, None, 0),
+        ]
+        for spec in (ok, missing, missing):
+            with unit_of_work(session_factory) as s:
+                poll_channel(
+                    s,
+                    watch=s.get(Watch, wid),
+                    spec=spec,
+                    connector=JsonlConnector(feeds / spec.rsplit("/", 1)[1], root=feeds),
+                    classifier=KeywordClassifier(),
+                    now=clock.now(),
+                )
+        after = {
+            c["channel"]: c
+            for c in client.get(f"/api/v1/watches/{wid}/channels", headers=AUTH).json()
+        }
+        assert after[ok]["failures"] == 0 and after[ok]["last_error"] is None
+        assert after[ok]["last_polled_at"] is not None
+        assert after[missing]["failures"] == 2
+        assert "No such file" in after[missing]["last_error"]
+        assert client.get("/api/v1/watches/nope/channels", headers=AUTH).status_code == 404

@@ -13,7 +13,14 @@ from app.api.pagination import (
     decode_cursor,
     encode_cursor,
 )
-from app.api.schemas import Page, WatchCreate, WatchRead, WatchUpdate, error_responses
+from app.api.schemas import (
+    ChannelHealth,
+    Page,
+    WatchCreate,
+    WatchRead,
+    WatchUpdate,
+    error_responses,
+)
 from app.db.repos import watches as watches_repo
 from app.db.session import unit_of_work
 from app.db.tables import Watch
@@ -104,3 +111,23 @@ def delete_watch(watch_id: str, runtime: RuntimeDep, key: ApiKeyDep) -> Response
         )
     runtime.kick_delivery()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{watch_id}/channels", response_model=list[ChannelHealth])
+def channel_health(watch_id: str, session: UowDep, _: ApiKeyDep) -> list[ChannelHealth]:
+    """The watch's polled channels: last poll time, failures in a row, last error.
+    A channel not polled yet has no time; one that keeps failing shows why."""
+    watch = load(session, watch_id)
+    states = watches_repo.poll_states(session, watch.id)
+    out = []
+    for spec in watch.channels:
+        state = states.get(spec)
+        out.append(
+            ChannelHealth(
+                channel=spec,
+                last_polled_at=state.last_polled_at if state else None,
+                failures=state.failures if state else 0,
+                last_error=state.last_error if state else None,
+            )
+        )
+    return out

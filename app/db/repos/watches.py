@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, defer
 
-from app.db.tables import Watch
+from app.db.tables import PollCursor, Watch
 
 
 def get(session: Session, watch_id: str, *, for_update: bool = False) -> Watch | None:
@@ -54,3 +54,9 @@ def get_many(session: Session, watch_ids: list[str]) -> dict[str, Watch]:
         .with_for_update()
     )
     return {w.id: w for w in session.scalars(stmt)}
+
+
+def poll_states(session: Session, watch_id: str) -> dict[str, PollCursor]:
+    """channel spec → its poll cursor row (channels never polled have none)."""
+    rows = session.scalars(select(PollCursor).where(PollCursor.watch_id == watch_id))
+    return {r.channel: r for r in rows}
