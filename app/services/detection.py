@@ -244,6 +244,7 @@ def _evidence(session: Session, watch: Watch, spike: Spike, now: datetime) -> di
         "observed": spike.observed,
         "expected": spike.expected,
         "score": spike.score,
+        "topic": watch.topic or watch.name,  # what the holding statement names
         "measured_at": iso(now),
         "samples": [
             {
