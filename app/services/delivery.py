@@ -143,14 +143,16 @@ def _send_slack(
         raise DeliveryError("Slack is not configured", retryable=False)
     text, blocks = render_alert(_snapshot(msg.payload))
     ref = outbox_repo.slack_ref(session, msg.alert_id)
-    if ref is not None:
+    if ref is not None and not outbox_repo.posted_elsewhere(session, msg):
         slack.update(ref.channel, ref.ts, text, blocks)
         return True
-    # No message yet: an earlier one still pending may post it, so wait for it (the
-    # check includes messages another worker holds). Otherwise (the first post failed
-    # for good, or Slack was off when the alert opened) post the current state afresh.
-    # The ts is stored in this message's own commit, before any later message of the
-    # alert may run (they wait for this one), so they edit this message in place.
+    # No message yet (or only one in another channel, e.g. the quiet channel of an
+    # alert that now pages): an earlier one still pending may post it, so wait for it
+    # (the check includes messages another worker holds). Otherwise (the first post
+    # failed for good, or Slack was off when the alert opened, or this is its first
+    # page) post the current state afresh. The ts is stored in this message's own
+    # commit, before any later message of the alert may run (they wait for this one),
+    # so they edit this message in place.
     if outbox_repo.earlier_pending(session, msg):
         return False
     channel, ts = slack.post(msg.slack_channel or "", text, blocks)

@@ -324,4 +324,6 @@ def _apply(
         now=now,
         slack=slack,
         watch_slack_channel=watch.slack_channel,
+        quiet_slack_channel=watch.quiet_slack_channel,
+        page_min_severity=watch.page_min_severity,
     )
