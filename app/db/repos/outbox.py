@@ -65,6 +65,28 @@ def claim_due(session: Session, now: datetime, lease: timedelta, limit: int = 50
     return ids
 
 
+def renew_lease(
+    session: Session, msg_id: str, held: datetime, now: datetime, lease: timedelta
+) -> datetime | None:
+    """Extend the lease of a pending message to `now + lease`, if its lease is still
+    `held` (the one the caller's claim set). Returns the new lease, or None when the
+    row is gone, no longer pending, or another worker claimed it since (its lease ran
+    out): the caller must not send it then."""
+    renewed = now + lease
+    stmt = (
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == msg_id,
+            OutboxMessage.state == "pending",
+            OutboxMessage.locked_until == held,
+        )
+        .values(locked_until=renewed)
+        .execution_options(synchronize_session=False)
+    )
+    done = session.execute(stmt)
+    return renewed if done.rowcount == 1 else None  # type: ignore[attr-defined]
+
+
 def mark_sent(msg: OutboxMessage, now: datetime) -> None:
     msg.state = "sent"
     msg.sent_at = now
