@@ -108,9 +108,11 @@ def _send_claimed(
     that went. `lease` is the `locked_until` this run's claim set."""
     with unit_of_work(factory) as session:
         held = outbox_repo.renew_lease(session, msg_id, lease, clock.now(), LEASE)
-    if held is None:
-        log.info("delivery %s skipped: its lease ran out and another run holds it", msg_id)
-        return
+        if held is None:
+            log.info(
+                "delivery %s skipped: %s", msg_id, _not_held(session.get(OutboxMessage, msg_id))
+            )
+            return
     target = "?"
     try:
         with unit_of_work(factory) as session:
@@ -126,6 +128,15 @@ def _send_claimed(
         return
     if outcome is not None:
         result.count(*outcome)
+
+
+def _not_held(msg: OutboxMessage | None) -> str:
+    """Why a claimed row is no longer this run's to send."""
+    if msg is None:
+        return "its target was deleted (the subscription's rows go with it)"
+    if msg.state != "pending":
+        return f"already {msg.state}"
+    return "its lease ran out and another run has taken it"
 
 
 def _deliver_one(
