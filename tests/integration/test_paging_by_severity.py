@@ -20,7 +20,7 @@ from app.services import alerts as alert_service
 from app.services import subscriptions as sub_service
 from app.services import watches as watch_service
 from app.services.outbound import enqueue_event
-from tests.builders import POSITIVE, an_open_alert, burst, history
+from tests.builders import ORDINARY, POSITIVE, an_open_alert, burst, history
 from tests.fakes.classifier import KeywordClassifier
 from tests.fakes.slack_api import FakeSlack, channel_id
 from tests.fakes.webhook_receiver import WebhookReceiver
@@ -28,6 +28,8 @@ from tests.integration.test_api import AUTH, _client
 from tests.integration.test_pipeline import SLACK, _detect, _drain, _ingest
 
 PAGING = "#comms-oncall"  # SLACK's default channel
+# A celebration, as in the issue: a burst of posts, 70 % of them positive.
+CELEBRATION = [*POSITIVE, *POSITIVE[:2], *POSITIVE[:2], ORDINARY[0], ORDINARY[1], ORDINARY[2]]
 QUIET = "#comms-quiet"
 
 
@@ -97,7 +99,7 @@ def test_a_celebration_volume_alert_does_not_page_but_reaches_api_and_webhooks(
     _detect(session_factory, clock, wid)
     clock.advance(timedelta(minutes=1))
     _ingest(
-        session_factory, clock, wid, burst(clock.now(), 80, POSITIVE, "yay"), KeywordClassifier()
+        session_factory, clock, wid, burst(clock.now(), 80, CELEBRATION, "yay"), KeywordClassifier()
     )
     outcome = _detect(session_factory, clock, wid)
     assert outcome.actions.get("volume_surge") == "open:opened", outcome
