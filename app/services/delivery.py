@@ -210,7 +210,8 @@ def _send_slack(
         raise DeliveryError("Slack is not configured", retryable=False)
     text, blocks = render_alert(_snapshot(msg.payload))
     ref = outbox_repo.slack_ref(session, msg.alert_id)
-    if ref is not None and not outbox_repo.posted_elsewhere(session, msg):
+    moved = ref is not None and outbox_repo.posted_elsewhere(session, msg)
+    if ref is not None and not moved:
         slack.update(ref.channel, ref.ts, text, blocks)
         return True
     # No message yet (or only one in another channel, e.g. the quiet channel of an
@@ -222,6 +223,11 @@ def _send_slack(
     # so they edit this message in place.
     if outbox_repo.earlier_pending(session, msg):
         return False
+    if ref is not None:  # moved: the old message shows the change too, best effort
+        try:
+            slack.update(ref.channel, ref.ts, text, blocks)
+        except DeliveryError as exc:
+            log.info("delivery %s: the earlier Slack message was not updated: %s", msg.id, exc)
     channel, ts = slack.post(msg.slack_channel or "", text, blocks)
     outbox_repo.save_slack_ref(session, msg.alert_id, channel, ts, now)
     return True

@@ -14,8 +14,10 @@ import pytest
 from sqlalchemy import select
 
 from app.core.channels import parse_spec
+from app.core.model import Severity
 from app.db.session import unit_of_work
 from app.db.tables import Alert, SlackMessageRef, Watch
+from app.notify.slack_blocks import SEVERITY_EMOJI
 from app.services import alerts as alert_service
 from app.services import subscriptions as sub_service
 from app.services import watches as watch_service
@@ -136,18 +138,36 @@ def test_an_info_alert_that_escalates_to_warning_pages_then_in_the_paging_channe
     assert _drain(session_factory, clock, slack).sent == 1
     posts = slack.calls("chat.postMessage")
     assert [p.payload["channel"] for p in posts] == [QUIET, PAGING]  # a page, not an edit
-    assert slack.calls("chat.update") == []
+    quiet, page = posts[0].response, posts[1].response
+    assert page["channel"] == channel_id(PAGING)
+    # The quiet message is brought up to date once, so it shows the escalation too.
+    header = slack.messages()[(quiet["channel"], quiet["ts"])]["blocks"][0]["text"]["text"]
+    assert header.startswith(SEVERITY_EMOJI[Severity.WARNING]), header
 
-    # Later changes edit the page, and stay in the paging channel.
+    # Later changes edit the page only, and stay in the paging channel.
     clock.advance(timedelta(minutes=1))
     with unit_of_work(session_factory) as s:
         alert_service.acknowledge(s, alert_id="alr_1", by="sam", now=clock.now(), slack=SLACK)
     assert _drain(session_factory, clock, slack).sent == 1
-    (update,) = slack.calls("chat.update")
-    page = posts[1].response
-    assert (update.payload["channel"], update.payload["ts"]) == (page["channel"], page["ts"])
-    assert page["channel"] == channel_id(PAGING)
+    edits = [(u.payload["channel"], u.payload["ts"]) for u in slack.calls("chat.update")]
+    assert edits == [(quiet["channel"], quiet["ts"]), (page["channel"], page["ts"])]
+    assert "acknowledged" in slack.messages()[(page["channel"], page["ts"])]["text"]
     assert len(slack.calls("chat.postMessage")) == 2
+
+
+def test_a_quiet_message_that_cannot_be_edited_does_not_hold_the_page_back(
+    session_factory, clock, fakes
+):
+    slack, _ = fakes
+    wid = _watch(session_factory, clock, quiet_slack_channel=QUIET)
+    _open(session_factory, clock, wid, "info")
+    _drain(session_factory, clock, slack)
+    clock.advance(timedelta(minutes=5))
+    _announce(session_factory, clock, "alr_1", "alert.updated", "critical")
+    slack.fail_next("chat.update", error="message_not_found")  # someone deleted it
+    result = _drain(session_factory, clock, slack)
+    assert (result.sent, result.dead) == (1, 0), result
+    assert _channels(slack) == [QUIET, PAGING]
 
 
 def test_an_escalation_without_a_quiet_channel_is_the_first_slack_message(
