@@ -56,6 +56,7 @@ class Preset:
     quiet_buckets: int
     silent_mass: float
     share_quiet_buckets: int = 24
+    budget_days: float = 112.0
 
     def quiet_buckets_for(self, kind: AlertKind | str) -> int:
         """Quiet closed buckets that end an episode of this alert kind."""
@@ -78,7 +79,8 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     "low": Preset(
         "low",
-        threshold=5.5,
+        threshold=4.5,
+        budget_days=112.0,
         share_threshold=3.5,
         min_ratio=1.5,
         min_excess=5.0,
@@ -87,7 +89,8 @@ PRESETS: dict[str, Preset] = {
     ),
     "medium": Preset(
         "medium",
-        threshold=5.0,
+        threshold=4.5,
+        budget_days=112.0,
         share_threshold=2.9,
         min_ratio=1.5,
         min_excess=5.0,
@@ -96,7 +99,8 @@ PRESETS: dict[str, Preset] = {
     ),
     "high": Preset(
         "high",
-        threshold=4.5,
+        threshold=4.0,
+        budget_days=112.0,
         share_threshold=2.75,
         min_ratio=1.5,
         min_excess=5.0,
