@@ -1,22 +1,24 @@
 """Leave-one-series-out evaluation of the volume presets (``bench/nab.py --loo``).
 
-For each preset, a small grid of candidate presets -- the shipped one with its
-two volume knobs moved one at a time: ``threshold`` (the floor, z units)
-+-0.5, or ``budget_days`` (the false-alarm budget of the calibrated bar)
-halved or doubled -- is run over the five DEV tweet series (NAB realTweets).  Fold k
-picks the candidate with the best pooled NAB score (the preset's profile,
-threshold 0.5) on the OTHER four series and scores series k with it; the
-table shows each fold's pick, its held-out score, the mean and the worst
-fold.  The shipped preset's own per-series scores are shown beside them: the
-shipped values are fixed round numbers, so for them leave-one-out = the
-per-series score, and the fold picks show whether the other four series
-would have chosen them.  False alarms = alerts opened after NAB's probation
+For each preset, three candidates -- the shipped preset with its one volume
+knob, ``budget_days`` (the false-alarm budget: it sets both the calibrated
+bar and its floor), halved, kept or doubled -- are run over the five DEV
+tweet series (NAB realTweets).  Fold k picks the candidate with the best
+pooled NAB score (the preset's profile, threshold 0.5) on the OTHER four
+series and scores series k with it; the table shows each fold's pick, its
+held-out score, the mean and the worst fold.  The shipped preset's own
+per-series scores are shown beside them: the shipped values are fixed round
+numbers, so for them leave-one-out = the per-series score, and the fold picks
+show whether the other four series would have chosen them.  An ablation line
+shows the shipped preset with habituation switched off: the rule must not
+lose on any series.  False alarms = alerts opened after NAB's probation
 outside every labelled window, per week of scored data per series.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import sys
 
@@ -33,10 +35,9 @@ BUCKETS_PER_WEEK = 2016
 
 def candidates(base: Preset) -> dict[str, Preset]:
     out = {}
-    for dthr, fbud in ((0.0, 1.0), (-0.5, 1.0), (0.5, 1.0), (0.0, 0.5), (0.0, 2.0)):
-        thr, bud = base.threshold + dthr, base.budget_days * fbud
-        out[f"thr {thr:g} budget {bud:g}d"] = dataclasses.replace(
-            base, threshold=thr, budget_days=bud
+    for f in (0.5, 1.0, 2.0):
+        out[f"budget_days {base.budget_days * f:g}"] = dataclasses.replace(
+            base, budget_days=base.budget_days * f
         )
     return out
 
@@ -51,12 +52,31 @@ def run_preset(preset: Preset, series: dict[str, tuple[list[str], list[float]]],
         detect_mod.PRESETS[preset.name] = saved
 
 
+def run_without_habituation(preset: Preset, series, detect_series):  # type: ignore[no-untyped-def]
+    """run_preset with habituation switched off (the recent-record bar held at
+    -inf before every bucket): the ablation that shows what the rule earns."""
+    cls = detect_mod.WatchDetector
+    feed = cls.feed
+
+    def feed_without_records(self, bucket):  # type: ignore[no-untyped-def]
+        self.records = [-math.inf] * len(self.records)
+        return feed(self, bucket)
+
+    cls.feed = feed_without_records  # type: ignore[method-assign]
+    try:
+        return run_preset(preset, series, detect_series)
+    finally:
+        cls.feed = feed  # type: ignore[method-assign]
+
+
 def file_reports(ns, windows, data_root, rels, alerts, profile):  # type: ignore[no-untyped-def]
     prof = ns.load_profiles()[profile]
     out = {}
     for rel in rels:
         stamps, _ = ns.read_series(os.path.join(data_root, rel), "value")
-        pf = ns.prepare(rel, [ns.parse_time(t) for t in stamps], [float(a) for a in alerts[rel]], windows[rel])
+        pf = ns.prepare(
+            rel, [ns.parse_time(t) for t in stamps], [float(a) for a in alerts[rel]], windows[rel]
+        )
         r = ns.raw_score(pf, prof, 0.5)
         r["null"], r["perfect"] = ns.null_and_perfect([pf], prof)
         r["norm"] = ns.normalized(r["score"], [pf], prof)
@@ -85,12 +105,16 @@ def loo(ns, windows, data_root, read_csv, detect_series, profile_for, sensitivit
         profile = profile_for[name]
         cands = candidates(base)
         reps = {
-            c: file_reports(ns, windows, data_root, TWEETS, run_preset(p, series, detect_series), profile)
+            c: file_reports(
+                ns, windows, data_root, TWEETS, run_preset(p, series, detect_series), profile
+            )
             for c, p in cands.items()
         }
-        shipped = f"thr {base.threshold:g} budget {base.budget_days:g}d"
-        print(f"\n== {name} (profile {profile}); shipped: threshold {base.threshold:g}, "
-              f"budget_days {base.budget_days:g}")
+        shipped = f"budget_days {base.budget_days:g}"
+        print(
+            f"\n== {name} (profile {profile}); shipped: budget_days {base.budget_days:g} "
+            f"(floor {base.threshold:.2f})"
+        )
         print(f"  {'held out':6s} {'picked on the other four':28s} {'LOO':>6s}   {'shipped':>7s}")
         loo_scores, ship_scores = [], []
         for k in TWEETS:
@@ -108,11 +132,34 @@ def loo(ns, windows, data_root, read_csv, detect_series, profile_for, sensitivit
             f"{sum(r['detected'] for r in sr)}/{sum(r['detected'] + r['missed'] for r in sr)}; "
             f"false alarms {sum(r['fp_rows'] for r in sr)} = "
             f"{false_alarms_per_week(sr):.2f} per week per series "
-            f"(per series: " + ", ".join(
-                f"{short[r]} {reps[shipped][r]['fp_rows'] / reps[shipped][r]['weeks']:.2f}" for r in TWEETS
-            ) + ")"
+            f"(per series: "
+            + ", ".join(
+                f"{short[r]} {reps[shipped][r]['fp_rows'] / reps[shipped][r]['weeks']:.2f}"
+                for r in TWEETS
+            )
+            + ")"
         )
-        summary[name] = {"loo_mean": sum(loo_scores) / 5, "loo_worst": min(loo_scores),
-                         "shipped_mean": sum(ship_scores) / 5, "shipped_worst": min(ship_scores),
-                         "fa_per_week": false_alarms_per_week(sr)}
+        ablated = file_reports(
+            ns,
+            windows,
+            data_root,
+            TWEETS,
+            run_without_habituation(base, series, detect_series),
+            profile,
+        )
+        print(
+            "  habituation off (shipped budget), per series: "
+            + ", ".join(f"{short[r]} {ablated[r]['norm']:.1f}" for r in TWEETS)
+            + f"; pooled {pooled(list(ablated.values())):.1f}, false alarms "
+            f"{sum(r['fp_rows'] for r in ablated.values())}  (on: "
+            + ", ".join(f"{short[r]} {reps[shipped][r]['norm']:.1f}" for r in TWEETS)
+            + ")"
+        )
+        summary[name] = {
+            "loo_mean": sum(loo_scores) / 5,
+            "loo_worst": min(loo_scores),
+            "shipped_mean": sum(ship_scores) / 5,
+            "shipped_worst": min(ship_scores),
+            "fa_per_week": false_alarms_per_week(sr),
+        }
     return summary

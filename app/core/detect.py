@@ -86,12 +86,15 @@ SILENT_MIN_BUCKETS = 3  # and for at least 15 minutes
 HABITUATION_DAYS = 7.0
 HABITUATION_SMOOTH = 5.0
 HABITUATION_DECAY = math.log(2.0) / (HABITUATION_DAYS * BUCKETS_PER_DAY)  # per bucket, log units
-# (A "sustained rise" rule -- the 12-hour window at 0.4 x threshold when the
-# volume doubled -- was removed: chosen leave-one-series-out on the NAB DEV
-# tweets, the four other series preferred it off whenever CRM was held out;
-# its gain came from that one file.  The 12-hour window now has its own
-# calibrated bar like the others.  Habituation earns its place on every fold:
-# bench/nab.py --loo and the commit message of this change.)
+# (A "sustained rise" rule -- the 12-hour window at 0.4 x threshold once the
+# volume doubled -- was removed.  Re-added to the calibrated bar (a replica
+# of the rule scored on the DEV tweets), it helped CRM only (NAB standard
+# 61.9 -> 93.3) and cost AAPL, CVS and FB 1-5.5 points each in false alarms;
+# chosen leave-one-series-out, the four other series turn it off whenever
+# CRM is held out.  The 12-hour window has its own calibrated bar like the
+# others.  Habituation, in contrast, is never worse on any DEV series and
+# better on three: bench/nab.py --loo prints the ablation (medium: AAPL 92.2
+# vs 88.8 without it, AMZN 86.6 vs 82.5, CVS 89.7 vs 87.8, CRM and FB equal).)
 # A negative (parody) surge means the label's share has risen by at least
 # SHARE_MIN_RATIO -- the crisis pattern (15 % usual -> 30-60 %), not a drift.
 # On a big watch a 15 -> 25 % wobble is statistically clear but is not that
@@ -294,7 +297,7 @@ class WatchDetector:
                         "expected": e,
                         "score": round(z, 3),
                         "threshold": round(bar, 3),
-                        "threshold_floor": thr,
+                        "threshold_floor": round(thr, 3),
                         "budget_days": pr.budget_days,
                         "recent_record_ratio": round(math.exp(rec), 3),
                         "window_minutes": 5 * k,
