@@ -21,7 +21,10 @@ volume_surge    all posts in the newest bucket, the last hour or the last
                 on this watch (``baseline.TailCalibration``, fitted to its
                 last two weeks of daily maxima).  So a bursty watch gets a
                 higher bar and a calm one the floor: the false-alarm budget,
-                not a fixed cut-off, is what the preset states.
+                not a fixed cut-off, is what the preset states.  Until the
+                watch has ``TAIL_MIN_DAYS`` daily maxima, the bar is
+                ``FALLBACK_FACTOR`` x the floor (its own tail is not known
+                yet; on NAB DEV this removed one early false alarm, AAPL).
 negative_surge  the SHARE of negative (parody) posts in the last 5, 15 or 30
 parody_surge    minutes above its usual share (``share_baseline.ShareBaseline``) by
                 ``share_threshold`` standard deviations, at least
@@ -183,7 +186,7 @@ class WatchDetector:
         obj.silent = list(state["silent"])
         obj.records = list(state["records"])
         # a state from before the calibration (no "tail") starts calibrating
-        # afresh: the floor threshold applies until TAIL_MIN_DAYS days are in
+        # afresh: FALLBACK_FACTOR x the floor until TAIL_MIN_DAYS days are in
         tail = state.get("tail")
         obj.tail = TailCalibration.from_state(tail) if tail else TailCalibration()
         obj.total = CountBaseline.from_state(state["total"])
@@ -276,7 +279,10 @@ class WatchDetector:
                 z = zs[i]
                 if rel >= rec and o >= pr.min_ratio * e and o - e >= pr.min_excess:
                     level = None if fallback else tail.level(i, pr.budget_days)
-                    bar = thr if level is None or level < thr else level
+                    if level is None:  # own tail not known yet: conservative
+                        bar = thr if fallback else thr * FALLBACK_FACTOR
+                    else:
+                        bar = thr if level < thr else level
                     if z >= bar and (best is None or z > best[0]):
                         best = (z, SCALES[i], o, e, rec, bar)
                 if learn:
@@ -299,6 +305,7 @@ class WatchDetector:
                         "threshold": round(bar, 3),
                         "threshold_floor": round(thr, 3),
                         "budget_days": pr.budget_days,
+                        "calibrated": tail.loc != [] and not fallback,
                         "recent_record_ratio": round(math.exp(rec), 3),
                         "window_minutes": 5 * k,
                         "fallback": fallback,
