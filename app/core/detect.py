@@ -22,9 +22,10 @@ volume_surge    all posts in the newest bucket, the last hour or the last
                 last two weeks of daily maxima).  So a bursty watch gets a
                 higher bar and a calm one the floor: the false-alarm budget,
                 not a fixed cut-off, is what the preset states.  Until the
-                watch has ``TAIL_MIN_DAYS`` daily maxima, the bar is
-                ``FALLBACK_FACTOR`` x the floor (its own tail is not known
-                yet; on NAB DEV this removed one early false alarm, AAPL).
+                watch has ``TAIL_MIN_DAYS`` daily maxima, the bar is the floor.
+                (1.5 x the floor there instead removed one early false alarm
+                on NAB DEV, AAPL, but missed 3 more of the 77 windows of the
+                other NAB series: not kept.)
 negative_surge  the SHARE of negative (parody) posts in the last 5, 15 or 30
 parody_surge    minutes above its usual share (``share_baseline.ShareBaseline``) by
                 ``share_threshold`` standard deviations, at least
@@ -186,7 +187,7 @@ class WatchDetector:
         obj.silent = list(state["silent"])
         obj.records = list(state["records"])
         # a state from before the calibration (no "tail") starts calibrating
-        # afresh: FALLBACK_FACTOR x the floor until TAIL_MIN_DAYS days are in
+        # afresh: the floor alone applies until TAIL_MIN_DAYS days are in
         tail = state.get("tail")
         obj.tail = TailCalibration.from_state(tail) if tail else TailCalibration()
         obj.total = CountBaseline.from_state(state["total"])
@@ -279,10 +280,7 @@ class WatchDetector:
                 z = zs[i]
                 if rel >= rec and o >= pr.min_ratio * e and o - e >= pr.min_excess:
                     level = None if fallback else tail.level(i, pr.budget_days)
-                    if level is None:  # own tail not known yet: conservative
-                        bar = thr if fallback else thr * FALLBACK_FACTOR
-                    else:
-                        bar = thr if level < thr else level
+                    bar = thr if level is None or level < thr else level
                     if z >= bar and (best is None or z > best[0]):
                         best = (z, SCALES[i], o, e, rec, bar)
                 if learn:

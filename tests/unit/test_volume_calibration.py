@@ -19,7 +19,7 @@ from app.core.baseline import (
     TAIL_MIN_DAYS,
     TailCalibration,
 )
-from app.core.detect import BUCKET, FALLBACK_FACTOR, WatchDetector
+from app.core.detect import BUCKET, WatchDetector
 from app.core.episodes import OPEN, EpisodeTracker
 from app.core.model import AlertKind, BucketCounts
 from app.core.presets import PRESETS, SENSITIVITIES
@@ -167,25 +167,25 @@ def test_a_fivefold_spike_still_fires(sensitivity: str, bursty: bool) -> None:
         assert ev["budget_days"] == PRESETS[sensitivity].budget_days
 
 
-def test_until_calibrated_the_bar_is_the_conservative_fallback() -> None:
+def test_until_calibrated_the_bar_is_the_floor_and_says_so() -> None:
     """Between the first day (fallback) and TAIL_MIN_DAYS daily maxima, the
-    watch's own tail is unknown: the bar is FALLBACK_FACTOR x the floor, and
-    says so; once calibrated, a surge is judged against the calibrated bar."""
+    watch's own tail is unknown: the bar is the floor and the evidence says
+    calibrated false; once calibrated, a bursty watch's bar rises above it."""
     floor = PRESETS["medium"].threshold
     det = WatchDetector.new("medium")
-    feed_all(det, series(2, seed=4))  # fallback day + one day of maxima
+    feed_all(det, series(2, seed=4, bursts_per_day=6.0))  # fallback day + one day
     assert det.tail.level(0, 112.0) is None
     spikes = det.feed(BucketCounts(start=det.next_bucket, total=400))
     vol = [s for s in spikes if s.kind == AlertKind.VOLUME_SURGE]
     assert vol and vol[0].evidence["calibrated"] is False
-    assert vol[0].evidence["threshold"] == pytest.approx(FALLBACK_FACTOR * floor, abs=1e-3)
+    assert vol[0].evidence["threshold"] == pytest.approx(floor, abs=1e-3)
     det = WatchDetector.new("medium")
-    feed_all(det, series(1 + TAIL_MIN_DAYS + 0.5, seed=4))
+    feed_all(det, series(1 + TAIL_MIN_DAYS + 0.5, seed=4, bursts_per_day=6.0))
     assert det.tail.level(0, 112.0) is not None
     spikes = det.feed(BucketCounts(start=det.next_bucket, total=400))
     vol = [s for s in spikes if s.kind == AlertKind.VOLUME_SURGE]
     assert vol and vol[0].evidence["calibrated"] is True
-    assert vol[0].evidence["threshold"] < FALLBACK_FACTOR * floor
+    assert vol[0].evidence["threshold"] > floor
 
 
 def test_state_round_trips_with_the_calibration() -> None:
@@ -208,6 +208,6 @@ def test_state_without_calibration_starts_calibrating_afresh() -> None:
     state = det.to_state()
     del state["tail"]  # written before the calibration existed
     old = WatchDetector.from_state(state)
-    assert old.tail.level(0, 112.0) is None  # 1.5 x the floor until TAIL_MIN_DAYS
+    assert old.tail.level(0, 112.0) is None  # the floor alone until TAIL_MIN_DAYS
     assert old.total.to_state() == det.total.to_state()
     assert BUCKET.total_seconds() == 300
