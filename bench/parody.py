@@ -51,6 +51,11 @@ from parody_set import (  # noqa: E402
 from app.core.buckets import counts_as_parody  # noqa: E402
 from app.core.model import OwnPost, PostLabels  # noqa: E402
 from app.core.parody import ParodyIndex, ParodyVerdict  # noqa: E402
+
+try:  # the batch scorer (residues classified once); older scorers had none
+    from app.core.parody import score_batch  # noqa: E402
+except ImportError:  # pragma: no cover
+    score_batch = None  # type: ignore[assignment]
 from app.ml.artifacts import load_classifier  # noqa: E402
 from app.ml.datasets import read_split  # noqa: E402
 
@@ -146,6 +151,13 @@ def build_index(own: list[OwnPost], watch_words: tuple[str, ...]) -> ParodyIndex
     return ParodyIndex.build(own)
 
 
+def verdicts(index: ParodyIndex, texts: list[str], labels: list[PostLabels], clf) -> list:
+    """Verdicts as ingest computes them (one classifier call for the echoes' residues)."""
+    if score_batch is not None:
+        return score_batch(index, texts, labels, clf.classify)
+    return [index.score(t, lab) for t, lab in zip(texts, labels, strict=True)]
+
+
 def flagged(label: PostLabels, verdict: ParodyVerdict) -> bool:
     """What `GET /posts?label=parody` returns: counts_as_parody on the stored labels."""
     return counts_as_parody(replace(label, parody=verdict.is_parody))
@@ -170,26 +182,20 @@ def main() -> int:
         for o in orgs
     }
     split_of = {o.id: o.split for o in orgs}
-    t0 = time.perf_counter()
     labels = clf.classify([c.text for c in cases])
-    t_classify = time.perf_counter() - t0
 
     # verdicts: an org's own cases against its own index; everyday traffic against all
-    t0 = time.perf_counter()
-    n_scored = 0
+    per_case: dict[int, list[ParodyVerdict]] = defaultdict(list)
+    for org_id, index in indexes.items():
+        mine = [i for i, c in enumerate(cases) if c.org in (org_id, EVERYDAY)]
+        got = verdicts(index, [cases[i].text for i in mine], [labels[i] for i in mine], clf)
+        for i, v in zip(mine, got, strict=True):
+            per_case[i].append(v)
     results: list[tuple[Case, bool, bool, str | None]] = []  # case, flagged, verdict, own id
-    for case, label in zip(cases, labels, strict=True):
-        targets = [case.org] if case.org != EVERYDAY else list(indexes)
-        hit, verdict_any, own_id = False, False, None
-        for org_id in targets:
-            v = indexes[org_id].score(case.text, label)
-            n_scored += 1
-            if flagged(label, v):
-                hit = True
-                own_id = own_id or v.own_post_id
-            verdict_any |= v.is_parody
-        results.append((case, hit, verdict_any, own_id))
-    t_score = time.perf_counter() - t0
+    for i, (case, label) in enumerate(zip(cases, labels, strict=True)):
+        hits = [v for v in per_case[i] if flagged(label, v)]
+        own_id = next((v.own_post_id for v in hits if v.own_post_id), None)
+        results.append((case, bool(hits), any(v.is_parody for v in per_case[i]), own_id))
 
     # --- parody recall per style, on each half of the organisations
     cell: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
@@ -260,9 +266,11 @@ def main() -> int:
 
     if args.verbose:
         print("\nmistakes")
-        for case, hit, _, own in results:
+        for case, hit, _, _own in results:
             half = split_of.get(case.org, "all")
-            if hit == case.is_parody or (args.verbose != "ALL" and half not in (args.verbose, "all")):
+            if hit == case.is_parody or (
+                args.verbose != "ALL" and half not in (args.verbose, "all")
+            ):
                 continue
             if args.verbose == "DEV" and case.is_parody and case.style not in DEV_STYLES:
                 continue
@@ -275,27 +283,46 @@ def main() -> int:
     t_index = build_index(t_own, TEMPLATE_ORG_WORDS)
     t_cases = template_cases()
     t_labels = clf.classify([t for _, t in t_cases])
-    t_hits = [flagged(lab, t_index.score(t, lab)) for (_, t), lab in zip(t_cases, t_labels)]
-    tp = sum(h for (k, _), h in zip(t_cases, t_hits) if k == "parody")
+    t_verdicts = verdicts(t_index, [t for _, t in t_cases], t_labels, clf)
+    t_hits = [flagged(lab, v) for lab, v in zip(t_labels, t_verdicts, strict=True)]
+    tp = sum(h for (k, _), h in zip(t_cases, t_hits, strict=True) if k == "parody")
     n_par = sum(1 for k, _ in t_cases if k == "parody")
-    fp = sum(h for (k, _), h in zip(t_cases, t_hits) if k != "parody")
+    fp = sum(h for (k, _), h in zip(t_cases, t_hits, strict=True) if k != "parody")
     print(f"\ntemplates (old cases): recall {ratio(tp, n_par)}, sincere flagged {fp} of "
           f"{len(t_cases) - n_par}")  # fmt: skip
 
     if args.data.exists():
-        texts = [t for task in ("sentiment", "irony") for t in read_split(args.data, task, "val").texts]
+        texts = [
+            t for task in ("sentiment", "irony") for t in read_split(args.data, task, "val").texts
+        ]
         u_labels = clf.classify(texts)
-        by_parody = sum(t_index.score(t, lab).is_parody for t, lab in zip(texts, u_labels))
-        by_api = sum(flagged(lab, t_index.score(t, lab)) for t, lab in zip(texts, u_labels))
+        u_verdicts = verdicts(t_index, texts, u_labels, clf)
+        by_parody = sum(v.is_parody for v in u_verdicts)
+        by_api = sum(flagged(lab, v) for lab, v in zip(u_labels, u_verdicts, strict=True))
         print(f"unrelated tweets ({args.data}, val): {len(texts)}, parody verdicts {by_parody}, "
               f"?label=parody {by_api} (confident irony counts there too)")  # fmt: skip
     else:
         print(f"unrelated tweets: skipped ({args.data} not found)")
 
-    per = 1e6 * t_score / max(1, n_scored)
-    cls = 1e6 * t_classify / max(1, len(cases))
-    print(f"\ncost: scoring {per:.1f} us/post (largest index {max(len(i) for i in indexes.values())} "
-          f"own posts) vs classifying {cls:.1f} us/post in the same run")  # fmt: skip
+    # cost on ordinary traffic (what every ingested post pays) and on a parody wave,
+    # beside classifying the same posts, in this run
+    largest = max(len(i) for i in indexes.values())
+    print(f"\ncost per post (largest index {largest} own posts), scoring vs classifying:")
+    for name, wanted in (("ordinary", ("ordinary", "complaint")), ("parody", ("parody",))):
+        texts = [c.text for c in cases if c.label in wanted and c.org != EVERYDAY]
+        orgs_of = [c.org for c in cases if c.label in wanted and c.org != EVERYDAY]
+        t0 = time.perf_counter()
+        labs = clf.classify(texts)
+        t_cls = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for org_id, index in indexes.items():
+            mine = [i for i, o in enumerate(orgs_of) if o == org_id]
+            verdicts(index, [texts[i] for i in mine], [labs[i] for i in mine], clf)
+        t_sc = time.perf_counter() - t0
+        n = max(1, len(texts))
+        sc, cl, ratio_ = 1e6 * t_sc / n, 1e6 * t_cls / n, t_sc / max(t_cls, 1e-9)
+        print(f"  {name:9s} n={len(texts):4d}  scoring {sc:7.1f} us  classifying {cl:7.1f} us"
+              f"  ratio {ratio_:.2f}")  # fmt: skip
     return 0
 
 
