@@ -46,8 +46,8 @@ from app.core.model import OwnPost, PostLabels, Sentiment
 from app.core.parody_cues import NEGATIONS, is_question, is_report, mocking_cues
 
 PARODY_MIN = 0.5  # score at or above this → is_parody
-# The residue (what the post adds to the echo) reads as a complaint on its own: the
-# sentiment head's p_negative of the residue alone.  0.45: below the 0.5 where the
+# The residue (what the post adds to the echo) or the whole post reads as a complaint:
+# the sentiment head's p_negative (of the residue alone, or of the whole post).  0.45: below the 0.5 where the
 # head starts calling plain questions negative, above the residues of sincere praise
 # (DEV organisations: most under 0.35).
 RESIDUE_NEGATIVE_MIN = 0.45
@@ -347,8 +347,13 @@ def _mockery(text: str, echo: Echo, labels: PostLabels, residue: PostLabels | No
         return 0.0  # two words in common: only an explicit cue makes it a parody
     if echo.kind == "copy" and (echo.substituted or echo.negated) and not is_report(echo.residue):
         return 0.8  # a copy with its words swapped (sentiment says nothing: sarcasm)
-    tone = residue if residue is not None else labels
-    negative = tone.sentiment is Sentiment.NEGATIVE and tone.p_negative >= RESIDUE_NEGATIVE_MIN
-    if negative and not is_question(text) and not is_report(echo.residue):
-        return min(1.0, tone.p_negative)
-    return 0.0
+    if plain or sum(1 for t in echo.residue.split() if t not in STOPWORDS) < 2:
+        return 0.0  # a question, a report, or a copy with nothing of its own to say
+    # the residue, or the whole post, reads as a complaint while echoing the own post
+    tones = [labels] if residue is None else [residue, labels]
+    negative = [
+        t.p_negative
+        for t in tones
+        if t.sentiment is Sentiment.NEGATIVE and t.p_negative >= RESIDUE_NEGATIVE_MIN
+    ]
+    return min(1.0, max(negative)) if negative else 0.0

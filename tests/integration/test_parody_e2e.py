@@ -120,6 +120,11 @@ def test_a_burst_of_mocking_reuses_of_a_phrase_opens_a_parody_surge_naming_the_o
         mock_ids = {p.external_id for p in mocks}
         assert len(flagged & mock_ids) >= 0.85 * len(mock_ids), sorted(mock_ids - flagged)
         assert flagged - mock_ids <= before  # no sincere quote, not the own post
+        labelled = client.get(
+            f"/api/v1/watches/{wid}/posts", params={"label": "positive", "limit": 200}, headers=AUTH
+        ).json()["items"]
+        # sarcasm reads as praise to the sentiment head: a positive label vetoes nothing
+        assert {p["external_id"] for p in labelled} & flagged & mock_ids
 
         alerts = client.get(
             "/api/v1/alerts", params={"watch_id": wid, "kind": "parody_surge"}, headers=AUTH
