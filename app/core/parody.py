@@ -47,9 +47,9 @@ from app.core.parody_cues import NEGATIONS, is_question, is_report, mocking_cues
 
 PARODY_MIN = 0.5  # score at or above this → is_parody
 # The residue (what the post adds to the echo) or the whole post reads as a complaint:
-# the sentiment head's p_negative (of the residue alone, or of the whole post).  0.45: below the 0.5 where the
-# head starts calling plain questions negative, above the residues of sincere praise
-# (DEV organisations: most under 0.35).
+# the sentiment head's p_negative, of the residue alone or of the whole post.  0.45:
+# below the 0.5 from where the head calls plain questions negative, above the residues
+# of sincere praise (DEV organisations: most under 0.35).
 RESIDUE_NEGATIVE_MIN = 0.45
 # Share of the own post's content words a post must repeat, in order, to be a copy.
 COPY_COVERAGE_MIN = 0.6
