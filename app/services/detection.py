@@ -43,7 +43,9 @@ LATE_GRACE = timedelta(minutes=1)
 # Spikes of the last committed bucket still count as "now" if it is this recent.
 RECENT = 3 * BUCKET
 SAMPLE_POSTS = 3
-PARODY_WAVE = timedelta(hours=6)  # parody_surge evidence: whose post, if the window names none
+# parody_surge evidence names the own post most parodied in the last PARODY_WAVE (the
+# sample window of 10 minutes is too short to count on), else in PARODY_WAVE_MAX
+PARODY_WAVE, PARODY_WAVE_MAX = timedelta(hours=1), timedelta(hours=6)
 SILENT_ARRIVALS = timedelta(minutes=15)
 AUTO = "groundswell"
 # how far back a person's resolve can hold a still-running wave: the longest
@@ -242,7 +244,7 @@ def _evidence(session: Session, watch: Watch, spike: Spike, now: datetime) -> di
     samples = posts_repo.samples(session, watch.id, str(spike.kind), since, SAMPLE_POSTS)
     extra: dict[str, Any] = {}
     if spike.kind is AlertKind.PARODY_SURGE:
-        extra["own_post"] = _parodied_own_post(session, watch.id, since, now)
+        extra["own_post"] = _parodied_own_post(session, watch.id, now)
     return {
         **extra,
         **spike.evidence,
@@ -266,12 +268,10 @@ def _evidence(session: Session, watch: Watch, spike: Spike, now: datetime) -> di
     }
 
 
-def _parodied_own_post(
-    session: Session, watch_id: str, since: datetime, now: datetime
-) -> dict[str, Any] | None:
-    """The own post the parodies of the window mock most (else of the last PARODY_WAVE)."""
-    ref = posts_repo.most_parodied(session, watch_id, since) or posts_repo.most_parodied(
-        session, watch_id, now - PARODY_WAVE
+def _parodied_own_post(session: Session, watch_id: str, now: datetime) -> dict[str, Any] | None:
+    """The own post the parodies of the wave mock most, as the alert shows it."""
+    ref = posts_repo.most_parodied(session, watch_id, now - PARODY_WAVE) or (
+        posts_repo.most_parodied(session, watch_id, now - PARODY_WAVE_MAX)
     )
     post = posts_repo.own_post_by_ref(session, watch_id, ref) if ref else None
     if post is None:
