@@ -3,8 +3,9 @@
     python bench/parody.py [--model models/] [--data ../shared/tweets] [--verbose DEV|HELD|ALL]
 
 Runs from a clean clone: the cases are in bench/parody_cases (README.md there says
-where they come from and how they are split). Every text is labelled by the shipped
-classifier first, then scored against its organisation's own posts by
+where they come from and how they are split). Texts are normalised as ingest stores
+them (line breaks folded to spaces: a meme is read from its colons). Every text is
+labelled by the shipped classifier first, then scored against its organisation's own posts by
 `app.core.parody.ParodyIndex`, as ingest does. A post is *flagged* when the service
 would return it for `?label=parody` (`app.core.buckets.counts_as_parody` on the labels
 with the parody verdict filled in); the scorer's own verdict is reported beside it.
@@ -50,6 +51,7 @@ from parody_set import (  # noqa: E402
 
 from app.core.buckets import counts_as_parody  # noqa: E402
 from app.core.model import OwnPost, PostLabels  # noqa: E402
+from app.core.normalise import normalise_text  # noqa: E402
 from app.core.parody import ParodyIndex, ParodyVerdict  # noqa: E402
 
 try:  # the batch scorer (residues classified once); older scorers had none
@@ -176,7 +178,8 @@ def main() -> int:
 
     clf = load_classifier(args.model)
     orgs = load_orgs()
-    cases = load_cases(orgs)
+    # as ingest stores them: NFC, line breaks folded to spaces
+    cases = [replace(c, text=normalise_text(c.text)) for c in load_cases(orgs)]
     indexes = {
         o.id: build_index([OwnPost(i, t) for i, t in o.own_posts], o.terms + o.handles)
         for o in orgs

@@ -189,7 +189,7 @@ class ParodyIndex:
         """Does the post mock the own post it echoes?  (See the module docstring.)"""
         if echo is None:
             return ParodyVerdict(False, 0.0, 0.0, None)
-        evidence = _mockery(text, echo, labels, residue)
+        evidence = _mockery(text, echo, labels, residue, self._vocab)
         sim = round(echo.strength, 4)
         if evidence <= 0.0:
             return ParodyVerdict(False, round(0.4 * echo.strength * 0.5, 4), sim, echo.own_id)
@@ -334,11 +334,17 @@ def _is_swap(ops: list[tuple[str, int, int, int, int]], k: int) -> bool:
     return max(flanks) >= 2
 
 
-def _mockery(text: str, echo: Echo, labels: PostLabels, residue: PostLabels | None) -> float:
+def _mockery(
+    text: str,
+    echo: Echo,
+    labels: PostLabels,
+    residue: PostLabels | None,
+    org_words: frozenset[str],
+) -> float:
     """0 when nothing mocks the echo; otherwise how strongly (0..1)."""
     if not echo.residue:
         return 0.0  # a verbatim re-share
-    if echo.questioned or mocking_cues(text, echo.residue):
+    if echo.questioned or mocking_cues(text, echo.residue, org_words):
         return 1.0
     plain = is_question(text) or is_report(echo.residue)
     if echo.reused and echo.kind in ("copy", "phrase") and not plain:

@@ -50,8 +50,11 @@ _INCREDULOUS = re.compile(
     re.IGNORECASE,
 )
 # A line "Speaker: what they say" (meme dialogue), and the meme openers.
-_SPEAKER_LINE = re.compile(r"^\s*[\w@#][\w@#' .&-]{0,40}:\s*\S", re.MULTILINE)
-_MEME_OPENER = re.compile(r"(?:^|\n)\s*(?:nobody|no one|absolutely nobody|pov)\s*:", re.I)
+# Ingest folds line breaks into spaces, so the meme shape is read from the colons:
+# "Nobody: Metro Police: every call matters Me on hold for 47 minutes:".
+_SPEAKER = re.compile(r"([^:.!?\"“”]{1,60}):(?=\s|$)")
+_MEME_OPENER = re.compile(r"(?:^|\s)(?:nobody|no one|absolutely nobody|pov)\s*:", re.I)
+_LABEL_FILLER = frozenset(["also", "the", "literally", "absolutely", "meanwhile", "@"])
 _FOOTNOTE = re.compile(r"\w\*(?:\s|$)")
 # Words that negate or reverse a claim when swapped into a copy of it.
 NEGATIONS = frozenset(["no", "not", "never", "nobody", "none", "nothing", "zero", "aren't",
@@ -67,11 +70,12 @@ _QUESTION = re.compile(
 )
 
 
-def mocking_cues(text: str, residue: str) -> list[str]:
+def mocking_cues(text: str, residue: str, org_words: frozenset[str] = frozenset()) -> list[str]:
     """The mocking cues of a post: names of what fired, empty if none.
 
     `text` is the whole post (for its shape: meme lines, footnotes); `residue` is the
-    part of it that does not echo the own post (for words and phrases)."""
+    part of it that does not echo the own post (for words and phrases); `org_words`
+    are the organisation's name and handle words (a meme makes it a speaker)."""
     cues: list[str] = []
     low = residue.lower()
     words = set(re.findall(r"[a-z']+", low))
@@ -84,11 +88,32 @@ def mocking_cues(text: str, residue: str) -> list[str]:
         cues.append(f"phrase:{phrase or 'punctuated'}")
     if _INCREDULOUS.search(text.strip()):
         cues.append("really")
-    if _MEME_OPENER.search(text) or len(_SPEAKER_LINE.findall(text)) >= 2:
+    if _MEME_OPENER.search(text) or _org_speaks(text, org_words):
         cues.append("meme")
     if _FOOTNOTE.search(text):
         cues.append("footnote")
     return cues
+
+
+def _org_speaks(text: str, org_words: frozenset[str]) -> bool:
+    """Two or more "Speaker:" labels, one of them the organisation ("Metro Police: ...
+    The community: ..."): the dialogue meme."""
+    labels = [m.split()[-4:] for m in _SPEAKER.findall(text) if m.strip()]
+    if len(labels) < 2 or not org_words:
+        return False
+    for label in labels:
+        words = [w.strip("@#'’").lower() for w in label]
+        words = [w[:-2] if w.endswith("'s") else w for w in words]
+        # the words right before the colon name the organisation (line breaks folded:
+        # "... into my car Metro Police: Every call matters")
+        trailing = 0
+        for w in reversed(words):
+            if w not in org_words and w not in _LABEL_FILLER:
+                break
+            trailing += w in org_words
+        if trailing:
+            return True
+    return False
 
 
 def _phrase(words: list[str]) -> str | None:

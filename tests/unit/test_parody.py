@@ -136,6 +136,14 @@ def test_the_hashtag_filled_with_a_grievance_is_a_parody(index: ParodyIndex) -> 
     assert verdict(index, text, NEUTRAL, NEGATIVE).is_parody
 
 
+def test_a_meme_is_read_from_its_colons_once_ingest_folded_its_lines(index: ParodyIndex) -> None:
+    # normalise_text folds line breaks: the dialogue is "Speaker: line Speaker: line"
+    meme = "Me: someone broke into my car Metro Police: Every call matters to us Me: ok"
+    assert verdict(index, meme, POSITIVE, POSITIVE).is_parody
+    report = "Update: Every call matters to us, the force says. Details: on the website"
+    assert not verdict(index, report, POSITIVE, POSITIVE).is_parody
+
+
 # --- what stays unflagged
 
 
