@@ -176,7 +176,7 @@ class ParodyIndex:
         best: Echo | None = None
         # two shared content words (or the hashtag) before any alignment: most traffic
         # names the organisation but repeats nothing of its posts
-        ranked = sorted((kv for kv in hits.items() if kv[1] >= 2), key=lambda kv: -kv[1])
+        ranked = sorted((kv for kv in hits.items() if kv[1] >= 2), key=lambda kv: (-kv[1], kv[0]))
         for idx, _ in ranked[:3]:
             found = _echo_of(self._own[idx], words, stems, self._vocab, text)
             if found is not None and (best is None or found.strength > best.strength):
@@ -192,7 +192,7 @@ class ParodyIndex:
         evidence = _mockery(text, echo, labels, residue, self._vocab)
         sim = round(echo.strength, 4)
         if evidence <= 0.0:
-            return ParodyVerdict(False, round(0.4 * echo.strength * 0.5, 4), sim, echo.own_id)
+            return ParodyVerdict(False, round(0.2 * echo.strength, 4), sim, echo.own_id)
         score = PARODY_MIN + 0.5 * evidence * echo.strength
         return ParodyVerdict(True, round(score, 4), sim, echo.own_id)
 
