@@ -54,11 +54,11 @@ RESIDUE_NEGATIVE_MIN = 0.45
 # Share of the own post's content words a post must repeat, in order, to be a copy.
 COPY_COVERAGE_MIN = 0.6
 
-_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
-_HANDLE = re.compile(r"@\w+")
+_LINK_OR_HANDLE = re.compile(r"(?:https?://|www\.)\S+|@\w+", re.IGNORECASE)
 _RT = re.compile(r"^\s*(?:rt|via)\b[:\s]*", re.IGNORECASE)
 _THOUSANDS = re.compile(r"(?<=\d)[,.](?=\d{3}\b)")
-_WORD = re.compile(r"#?[a-z0-9£$€%']+|[\U0001F300-\U0001FAFF\u2600-\u27BF]")
+_POSSESSIVE = re.compile(r"'s\b")
+_WORD = re.compile(r"#?[£$€]?[a-z0-9]+%?(?:'[a-z]+)*|[\U0001F300-\U0001FAFF\u2600-\u27BF]")
 
 STOPWORDS = frozenset(
     """a an the and or but of to in on at for with by from is are was were be been am
@@ -92,18 +92,14 @@ class Echo:
 
 
 def tokens(text: str) -> list[str]:
-    text = _URL.sub(" ", text)
-    text = _HANDLE.sub(" ", text)
-    text = _RT.sub(" ", text)
-    text = _THOUSANDS.sub("", text.lower().replace("’", "'").replace("‘", "'"))
-    out = []
-    for tok in _WORD.findall(text):
-        tok = tok.strip("'")
-        if tok.endswith("'s"):
-            tok = tok[:-2]
-        if tok and tok not in ("%", "£", "$", "€"):
-            out.append(tok)
-    return out
+    """Word tokens, lower case: URLs, @handles and a leading "RT"/"via" dropped, "'s"
+    dropped, numbers whole ("50,000" → "50000"), hashtags and emoji kept."""
+    if "@" in text or "://" in text or "www." in text:  # most posts have neither
+        text = _LINK_OR_HANDLE.sub(" ", text)
+    text = _RT.sub(" ", text).lower().replace("’", "'").replace("‘", "'")
+    if "'s" in text:
+        text = _POSSESSIVE.sub("", text)
+    return _WORD.findall(_THOUSANDS.sub("", text))
 
 
 @lru_cache(maxsize=1 << 16)
@@ -136,6 +132,7 @@ class _Own:
     toks: tuple[str, ...]  # stemmed
     content: frozenset[str]  # content words and hashtags (watch words excluded), stemmed
     hashtags: frozenset[str]
+    flags: tuple[bool, ...]  # toks[i] is a content word
 
 
 class ParodyIndex:
@@ -153,13 +150,14 @@ class ParodyIndex:
         postings: dict[str, list[int]] = defaultdict(list)
         for post in own_posts:
             toks = tuple(_stem(t) for t in tokens(post.text))
-            content = frozenset(t for t in toks if _is_content(t, vocab))
+            flags = tuple(_is_content(t, vocab) for t in toks)
+            content = frozenset(t for t, f in zip(toks, flags, strict=True) if f)
             if len(toks) < 3 or not content:
                 continue
             tags = frozenset(t for t in content if t.startswith("#") and len(t) > 4)
             for tok in content:
                 postings[tok].append(len(own))
-            own.append(_Own(post.id, toks, content, tags))
+            own.append(_Own(post.id, toks, content, tags, flags))
         return cls(own, dict(postings), vocab)
 
     def __len__(self) -> int:
@@ -168,7 +166,7 @@ class ParodyIndex:
     def echo(self, text: str) -> Echo | None:
         """The own post this post repeats most, or None if it repeats none."""
         words = tokens(text)
-        stems = [_stem(t) for t in words]
+        stems = list(map(_stem, words))
         hits: dict[int, int] = defaultdict(int)
         for tok in set(stems):
             for idx in self._postings.get(tok, ()):
@@ -246,7 +244,7 @@ def _echo_of(
     matched = 0.0
     longest_content = pair = 0
     for b in blocks:
-        content = sum(1 for t in own.toks[b.a : b.a + b.size] if _is_content(t, vocab))
+        content = sum(own.flags[b.a : b.a + b.size])
         if b.size >= 2:
             matched += content
             in_echo.update(range(b.b, b.b + b.size))
@@ -276,7 +274,7 @@ def _echo_of(
     residue = " ".join(residue_words)
     # the twist after the echo reuses its words ("Policing with the community, for the community,
     # against the community"; "bins collected every two weeks. Rats collected every night")
-    echoed = {toks[j] for j in in_echo if _is_content(toks[j], vocab) and toks[j].isalpha()}
+    echoed = {t for t in (toks[j] for j in in_echo) if t in own.content and t.isalpha()}
     start = min(in_echo, default=len(toks))
     reused = sum(1 for j, t in enumerate(toks) if j > start and j not in in_echo and t in echoed)
     return Echo(

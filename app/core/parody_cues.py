@@ -41,6 +41,7 @@ PHRASES = frozenset(
     ]
 )  # fmt: skip
 _LONGEST = max(len(p.split()) for p in PHRASES)
+_PHRASE_FIRST = frozenset(p.split()[0] for p in PHRASES)
 # The few that need punctuation, on the whole post: "/s", "in which Europe", "whose decade?"
 _PUNCTUATED = re.compile(r"(?:^|\s)/s\b|\bin which \w+\W*$|\bwhose \w+\s*\?", re.IGNORECASE)
 # Incredulity, matched on the whole post (it needs the punctuation): "Really?",
@@ -77,20 +78,20 @@ def mocking_cues(text: str, residue: str, org_words: frozenset[str] = frozenset(
     part of it that does not echo the own post (for words and phrases); `org_words`
     are the organisation's name and handle words (a meme makes it a speaker)."""
     cues: list[str] = []
-    low = residue.lower()
-    words = set(re.findall(r"[a-z']+", low))
-    if words & LAUGH_WORDS:
+    words = residue.lower().split()
+    if LAUGH_WORDS.intersection(words):
         cues.append("laugh")
-    if any(ch in LAUGH_EMOJI for ch in residue):
+    if LAUGH_EMOJI.intersection(residue):
         cues.append("eye-roll")
-    phrase = _phrase(low.split())
-    if phrase or _PUNCTUATED.search(text.strip()):
+    low = text.lower()
+    phrase = _phrase(words)
+    if phrase or (("/s" in low or "which" in low or "whose" in low) and _PUNCTUATED.search(low)):
         cues.append(f"phrase:{phrase or 'punctuated'}")
-    if _INCREDULOUS.search(text.strip()):
+    if ("really" in low or "seriously" in low) and _INCREDULOUS.search(text.strip()):
         cues.append("really")
-    if _MEME_OPENER.search(text) or _org_speaks(text, org_words):
+    if ":" in text and (_MEME_OPENER.search(text) or _org_speaks(text, org_words)):
         cues.append("meme")
-    if _FOOTNOTE.search(text):
+    if "*" in text and _FOOTNOTE.search(text):
         cues.append("footnote")
     return cues
 
@@ -117,7 +118,9 @@ def _org_speaks(text: str, org_words: frozenset[str]) -> bool:
 
 
 def _phrase(words: list[str]) -> str | None:
-    for i in range(len(words)):
+    for i, word in enumerate(words):
+        if word not in _PHRASE_FIRST:
+            continue
         for n in range(1, min(_LONGEST, len(words) - i) + 1):
             gram = " ".join(words[i : i + n])
             if gram in PHRASES:
