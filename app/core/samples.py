@@ -11,7 +11,8 @@ filtered to the alert's label, most telling first):
    prefixes, punctuation and # dropped), they share at least `SAME_MESSAGE`
    (0.7) of their distinct words (Jaccard), or both have no words and the same
    text. A message is compared with the first post of each group (the most telling);
-2. a group shows its copy with the most followers (its author and link);
+2. a group shows its copy with the most followers (its author and link), the
+   earliest of them on ties (the original of a retweet wave);
 3. groups are ranked by reach: the followers of their authors added up (the
    people who may have seen the message; each author once, unknown counts as 0),
    then by copies, then by the candidates' own order;
@@ -73,7 +74,7 @@ def pick_samples(candidates: Sequence[dict[str, Any]], limit: int) -> list[dict[
             key = str(c.get("author") or "").lower() or f"#{i}"
             by_author[key] = max(by_author.get(key, 0), _followers(c))
         reach = sum(by_author.values())
-        shown = max(copies, key=_followers)  # the first such copy on ties
+        shown = min(copies, key=lambda c: (-_followers(c), str(c.get("created_at") or "")))
         ranked.append(
             (-reach, -len(copies), order, {**shown, "copies": len(copies), "reach": reach})
         )
