@@ -96,13 +96,16 @@ def _even(start: datetime, span: timedelta, n: int, texts: list[str], prefix: st
     ]
 
 
-# The surges of issue #24 item 3, each inside one hour that starts at t0:
-# a negative surge from 50 to 40 minutes before the hour ends (30 posts), and a volume
-# surge spread evenly over the last 50 minutes (60 posts: 45 do not alert live on this
-# history, so they cannot tell live from late).
+# The surges of issue #24 item 3, each inside one hour that starts at t0: a negative
+# surge from 50 to 40 minutes before the hour ends (30 posts), and volume surges spread
+# evenly over 30 minutes ending 25 minutes before it, or over its last 50 minutes (60
+# posts: 45 do not alert live on this history, so they cannot tell live from late).
 SURGES = {
     "negative_50_to_40_min_before": lambda t0: _even(
         t0 + timedelta(minutes=10), timedelta(minutes=10), 30, NEGATIVE, "neg"
+    ),
+    "volume_over_30_min_ending_25_min_before": lambda t0: _even(
+        t0 + timedelta(minutes=5), timedelta(minutes=30), 60, ORDINARY, "vole"
     ),
     "volume_over_50_min": lambda t0: _even(
         t0 + timedelta(minutes=10), timedelta(minutes=50), 60, ORDINARY, "vol"
