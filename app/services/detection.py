@@ -279,6 +279,18 @@ def _resolved_view(alert: Alert) -> ResolvedAlert:
     )
 
 
+def _evidence(session: Session, watch: Watch, spike: Spike, now: datetime) -> dict[str, Any]:
+    samples = _samples(session, watch, spike, now)
+    return {
+        **spike.evidence,
+        "observed": spike.observed,
+        "expected": spike.expected,
+        "score": spike.score,
+        "measured_at": iso(now),
+        "samples": samples,
+    }
+
+
 def _samples(session: Session, watch: Watch, spike: Spike, now: datetime) -> list[dict[str, Any]]:
     """Sample posts of the surge: the last ten minutes' (a surge found late: its own
     buckets'), near-duplicates collapsed and chosen for reach and variety (core.samples)."""
@@ -304,17 +316,6 @@ def _samples(session: Session, watch: Watch, spike: Spike, now: datetime) -> lis
         ],
         SAMPLE_POSTS,
     )
-
-
-def _evidence(session: Session, watch: Watch, spike: Spike, now: datetime) -> dict[str, Any]:
-    return {
-        **spike.evidence,
-        "observed": spike.observed,
-        "expected": spike.expected,
-        "score": spike.score,
-        "measured_at": iso(now),
-        "samples": _samples(session, watch, spike, now),
-    }
 
 
 def _apply(
