@@ -159,11 +159,11 @@ def _safe_url(url: Any) -> str | None:
 
 
 def _count(value: float) -> str:
-    """1234 → 1.2k, 200000 → 200k, 1500000 → 1.5M."""
+    """1234 → 1.2k, 200000 → 200k, 999999 → 1M, 1500000 → 1.5M."""
     for size, unit in ((1e6, "M"), (1e3, "k")):
-        if value >= size:
+        if value >= size * 0.9995:
             short = value / size
-            return (f"{short:.1f}".rstrip("0").rstrip(".") if short < 10 else f"{short:.0f}") + unit
+            return (f"{short:.1f}" if short < 9.95 else f"{short:.0f}").removesuffix(".0") + unit
     return str(int(value))
 
 

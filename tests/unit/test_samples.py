@@ -91,3 +91,12 @@ def test_slack_shows_author_followers_count_and_link():
     assert "*@b* · 200k followers · *x3* (near-identical posts) · _negative_" in body
     assert "<https://social.example/b/2|View post>" in body
     assert body.count("disgrace") == 1
+
+
+def test_follower_counts_read_short():
+    shown = {1234: "1.2k", 200_000: "200k", 999_999: "1M", 1_500_000: "1.5M", 999: "999", 0: "0"}
+    for followers, text in shown.items():
+        alert = an_alert()
+        samples = [post("one thing", "a", followers)]
+        _, blocks = render_alert(replace(alert, evidence={**alert.evidence, "samples": samples}))
+        assert f"*@a* · {text} followers · _negative_" in all_text(blocks)
