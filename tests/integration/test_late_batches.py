@@ -185,9 +185,10 @@ def test_a_surge_alerts_the_same_live_and_in_one_late_batch(session_factory, clo
         assert batch_at - alert.opened_at < LATE_LOOKBACK
         seen = alert.evidence["seen_late"]
         behind = seen["behind_minutes"]
-        # the live twin opened `behind` minutes earlier (give or take a pass)
+        # the live twin opened about `behind` minutes earlier (live can open on a peek
+        # before the bucket ends, or a bucket later when the rest of it dilutes a share)
         twin = next(a for a in live if a.kind == alert.kind)
-        assert abs((alert.opened_at - twin.opened_at) / timedelta(minutes=1) - behind) <= 6
+        assert abs((alert.opened_at - twin.opened_at) / timedelta(minutes=1) - behind) <= 10
         with unit_of_work(session_factory) as s:
             snap = alerts_repo.snapshot_of(s, s.get(Alert, alert.id))
         fallback, blocks = render_alert(snap)
