@@ -122,6 +122,20 @@ def most_parodied(session: Session, watch_id: str, since: datetime) -> str | Non
     return None if row is None else str(row[0])
 
 
+def arrivals(
+    session: Session, watch_id: str, written_since: datetime, arrived_after: datetime
+) -> list[tuple[datetime, datetime]]:
+    """(created_at, ingested_at) of the posts written since `written_since` that arrived
+    after `arrived_after`: what tells a late batch from a live one."""
+    stmt = select(Post.created_at, Post.ingested_at).where(
+        Post.watch_id == watch_id,
+        Post.is_own.is_(False),
+        Post.created_at >= written_since,
+        Post.ingested_at > arrived_after,
+    )
+    return [(r.created_at, r.ingested_at) for r in session.execute(stmt)]
+
+
 def page(
     session: Session,
     watch_id: str,
@@ -154,12 +168,20 @@ def page(
 
 
 def samples(
-    session: Session, watch_id: str, kind: str, since: datetime, limit: int = 3
+    session: Session,
+    watch_id: str,
+    kind: str,
+    since: datetime,
+    limit: int = 3,
+    until: datetime | None = None,
 ) -> list[Post]:
-    """The most telling posts of a surge: most negative / most parodic / most reach."""
+    """The most telling posts of a surge (written since `since`, before `until`): most
+    negative / most parodic / most reach first."""
     stmt = select(Post).where(
         Post.watch_id == watch_id, Post.created_at >= since, Post.is_own.is_(False)
     )
+    if until is not None:
+        stmt = stmt.where(Post.created_at < until)
     if kind == "negative_surge":
         stmt = stmt.where(Post.sentiment == "negative").order_by(Post.p_negative.desc())
     elif kind == "parody_surge":
