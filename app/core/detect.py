@@ -368,8 +368,10 @@ class WatchDetector:
                 if z < sthr or (i < SHARE_PERSIST and sb.last_score < sthr):
                     continue  # below the bar, or a short-window blip that did not persist
                 if sbest is None or z > sbest[0]:
-                    rule = "share and count" if by_share and by_count else (
-                        "share" if by_share else "count"
+                    rule = (
+                        "share and count"
+                        if by_share and by_count
+                        else ("share" if by_share else "count")
                     )
                     sbest = (z, SHARE_SCALES[i], o, n, ve, rule)
             share_state[-1] = (sb, lab, ssums, rhos, top)

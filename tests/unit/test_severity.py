@@ -125,8 +125,6 @@ def test_decide_escalates_when_reach_arrives() -> None:
     s = wave(50, 20, 100, 100)
     policy = Policy(quiet_for=timedelta(minutes=30))
     assert decide(None, s, NOW, policy).severity is Severity.WARNING
-    current = OpenAlert(
-        AlertState.OPEN, Severity.WARNING, NOW - timedelta(minutes=1), NOW, 50.0
-    )
+    current = OpenAlert(AlertState.OPEN, Severity.WARNING, NOW - timedelta(minutes=1), NOW, 50.0)
     d = decide(current, s, NOW, policy, Reach(30, 2 * CRITICAL_FOLLOWERS, 0))
     assert (d.action, d.reason, d.severity) == (Action.UPDATE, Reason.ESCALATED, Severity.CRITICAL)
