@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from app.core.guidance import guidance_for
 from app.core.model import AlertKind, AlertSnapshot, AlertState, Severity
 from app.notify.slack_blocks import render_alert
 
@@ -137,3 +138,10 @@ def test_without_a_wave_start_the_open_time_is_named() -> None:
     lines = numbers(crisis(evidence={"wave_started_at": None}))
     assert any(x.startswith("*Alert opened* <!date^1795525200^") for x in lines)
     assert not any(x.startswith("*Wave started*") for x in lines)
+
+
+def test_guidance_headline_counts_against_the_usual_count() -> None:
+    ev = crisis().evidence
+    headline = guidance_for(AlertKind.NEGATIVE_SURGE, ev)["headline"]
+    assert "(150 vs about 12.5 usual in 30 minutes)" in headline
+    assert "62.5" not in headline
