@@ -245,6 +245,19 @@ def _sample(sample: Any) -> str | None:
     return f"{head}\n{body}{link}"
 
 
+def _own_post(evidence: dict[str, Any]) -> str | None:
+    """The watch's own post a parody surge mocks (evidence["own_post"]), one line:
+    "Parodies of your post: <text> (<time>, <link>)"."""
+    own = evidence.get("own_post")
+    if not isinstance(own, dict) or not own.get("text"):
+        return None
+    text = escape(cut(" ".join(str(own["text"]).split()), MAX_POST_CHARS))
+    when = _when(own.get("created_at"))
+    url = _safe_url(own.get("url"))
+    details = [d for d in (when, f"<{url}|View post>" if url else None) if d]
+    return f"Parodies of your post: {text}" + (f" ({', '.join(details)})" if details else "")
+
+
 def _bullets(items: Any) -> str:
     if not isinstance(items, list):
         return ""
@@ -332,10 +345,15 @@ def render_alert(alert: AlertSnapshot) -> tuple[str, list[dict[str, Any]]]:
         {"type": "header", "text": _plain(_title(alert), MAX_HEADER)},
         _section(_numbers(alert)),
     ]
+    own = _own_post(alert.evidence)
+    if own:
+        blocks.append({"type": "divider"})
+        blocks.append(_section(own))
     samples = alert.evidence.get("samples")
     rendered = [s for s in map(_sample, samples if isinstance(samples, list) else []) if s]
     if rendered:
-        blocks.append({"type": "divider"})
+        if not own:
+            blocks.append({"type": "divider"})
         blocks.append(_section("*Sample posts*"))
         blocks.extend(_section(s) for s in rendered[:MAX_SAMPLES])
     guidance = _guidance_blocks(alert.guidance)

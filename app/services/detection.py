@@ -45,6 +45,9 @@ LATE_GRACE = timedelta(minutes=1)
 # Spikes of the last committed bucket still count as "now" if it is this recent.
 RECENT = 3 * BUCKET
 SAMPLE_POSTS = 3
+# parody_surge evidence names the own post most parodied in the last PARODY_WAVE (the
+# sample window of 10 minutes is too short to count on), else in PARODY_WAVE_MAX
+PARODY_WAVE, PARODY_WAVE_MAX = timedelta(hours=1), timedelta(hours=6)
 SILENT_ARRIVALS = timedelta(minutes=15)
 AUTO = "groundswell"
 # how far back a person's resolve can hold a still-running wave: the longest
@@ -264,11 +267,16 @@ def _resolved_view(alert: Alert) -> ResolvedAlert:
 def _evidence(session: Session, watch: Watch, spike: Spike, now: datetime) -> dict[str, Any]:
     since = now - 2 * BUCKET
     samples = posts_repo.samples(session, watch.id, str(spike.kind), since, SAMPLE_POSTS)
+    extra: dict[str, Any] = {}
+    if spike.kind is AlertKind.PARODY_SURGE:
+        extra["own_post"] = _parodied_own_post(session, watch.id, now)
     return {
+        **extra,
         **spike.evidence,
         "observed": spike.observed,
         "expected": spike.expected,
         "score": spike.score,
+        "topic": watch.topic or watch.name,  # what the holding statement names
         "measured_at": iso(now),
         "samples": [
             {
@@ -283,6 +291,23 @@ def _evidence(session: Session, watch: Watch, spike: Spike, now: datetime) -> di
             }
             for p in samples
         ],
+    }
+
+
+def _parodied_own_post(session: Session, watch_id: str, now: datetime) -> dict[str, Any] | None:
+    """The own post the parodies of the wave mock most, as the alert shows it."""
+    ref = posts_repo.most_parodied(session, watch_id, now - PARODY_WAVE) or (
+        posts_repo.most_parodied(session, watch_id, now - PARODY_WAVE_MAX)
+    )
+    post = posts_repo.own_post_by_ref(session, watch_id, ref) if ref else None
+    if post is None:
+        return None
+    return {
+        "id": post.id,
+        "external_id": post.external_id,
+        "text": post.text,
+        "created_at": iso(post.created_at),
+        "url": post.url,
     }
 
 
@@ -348,4 +373,6 @@ def _apply(
         now=now,
         slack=slack,
         watch_slack_channel=watch.slack_channel,
+        quiet_slack_channel=watch.quiet_slack_channel,
+        page_min_severity=watch.page_min_severity,
     )
