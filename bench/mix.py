@@ -4,6 +4,7 @@ of posts at flat volume, quickly, without crying wolf?
 
     python bench/mix.py [--data-root ../shared/nab/data] [--files realTweets/]
         [--sensitivity low|medium|high|all] [--seed 7] [--seeds 3] [--every-days 3]
+        [--base-share 0.15] [--waves]
 
 Streams.  Each NAB DEV mention-volume series (a count per 5 minutes) is the
 TOTAL of one simulated watch.  Every bucket's posts are labelled at random:
@@ -18,6 +19,17 @@ day), a NEGATIVE episode of 1-4 hours sets the negative share to a value
 drawn from 30-60 % (same hourly Beta noise) at unchanged volume.  Between
 them, positive-surge episodes (1-3 hours, volume x2-x4, all extra posts
 positive) check that a positive surge does not raise negative_surge.
+
+--waves (issue #24 item 12) makes each negative episode a WAVE instead: the
+mix stays usual and the volume rises x2-x4 (WAVE_VOLUME), 90 % of the extra
+posts negative (WAVE_NEGATIVE) -- the pile-on that a share-only rule missed
+on watches whose usual negative share (--base-share) is high.  Measured on
+seeds 10-12 at medium, episodes caught within 30 min, main -> count reading:
+usual 15 % 201/201 -> 201/201; 30 % 202/204 -> 202/204; 50 % 7/210 ->
+152/210; 70 % 0/215 -> 75/215 (a wave must bring the share to 82 % there,
+i.e. volume x2.6 or more; detect.COUNT_MIN_ODDS); false share alerts a week
+per watch (mean, worst) 0.70, 1.40 -> 0.70, 1.40; 0.29, 1.01 -> 0.30, 1.01;
+0.14, 0.63 -> 0.15, 0.76; 0.08, 0.13 -> 0.12, 0.25.
 
 Detection follows the service: WatchDetector.feed per closed bucket, plus
 peek() on the open bucket at 2 and 4 minutes (partial counts = the bucket's
@@ -75,6 +87,9 @@ EPISODE_HOURS = (1, 4)
 TARGET_RATE = 20.0  # negative posts per hour for an episode to count
 TARGET_DELAY = 30.0  # minutes
 PEEK_MINUTES = (2, 4)
+# --waves (issue #24 item 12): negative episodes as waves of extra posts
+WAVE_VOLUME = (2.0, 4.0)  # volume x this for the episode
+WAVE_NEGATIVE = 0.9  # share of negative posts among the extra posts
 
 
 def read_series(path: str) -> tuple[list[datetime], list[int]]:
@@ -100,8 +115,17 @@ def binom(rng: random.Random, n: int, p: float) -> int:
     return min(n, max(0, int(round(rng.gauss(mu, sd)))))
 
 
-def build_stream(values: list[int], rng: random.Random, every_days: float, kappa: float = KAPPA):
-    """Labelled buckets plus the injected episodes (index ranges)."""
+def build_stream(
+    values: list[int],
+    rng: random.Random,
+    every_days: float,
+    kappa: float = KAPPA,
+    base_share: float = BASE_SHARE,
+    waves: bool = False,
+):
+    """Labelled buckets plus the injected episodes (index ranges).  With
+    `waves`, a negative episode keeps the usual mix and adds posts instead: the
+    volume x WAVE_VOLUME, WAVE_NEGATIVE of the extra posts negative."""
     n = len(values)
     neg_eps: list[tuple[int, int, float]] = []
     pos_eps: list[tuple[int, int, float]] = []
@@ -117,7 +141,8 @@ def build_stream(values: list[int], rng: random.Random, every_days: float, kappa
             length = 12 * rng.randint(*EPISODE_HOURS)
             if t + length >= n:
                 break
-            neg_eps.append((t, t + length - 1, rng.uniform(*EPISODE_SHARE)))
+            level = rng.uniform(*(WAVE_VOLUME if waves else EPISODE_SHARE))
+            neg_eps.append((t, t + length - 1, level))
         flip = not flip
         t += length + int(rng.uniform(0.5, 1.5) * every_days * 288 / 2)
     neg_at = {}
@@ -129,15 +154,19 @@ def build_stream(values: list[int], rng: random.Random, every_days: float, kappa
         for j in range(a, b + 1):
             pos_at[j] = f
     rows = []
-    share = BASE_SHARE
+    share = base_share
     for j, v in enumerate(values):
         if j % 12 == 0 or j in neg_at or (j - 1) in neg_at:
-            mean = neg_at.get(j, BASE_SHARE)
+            mean = base_share if waves else neg_at.get(j, base_share)
             share = rng.betavariate(mean * kappa, (1.0 - mean) * kappa)
         neg = binom(rng, v, share)
         par = binom(rng, v - neg, PARODY_SHARE)
         pos = binom(rng, v - neg - par, POSITIVE_OF_REST)
         tot = v
+        if waves and j in neg_at:
+            extra = int(round(v * (neg_at[j] - 1.0)))
+            more = binom(rng, extra, WAVE_NEGATIVE)
+            tot, neg, pos = tot + extra, neg + more, pos + (extra - more) // 3
         if j in pos_at:
             extra = int(round(v * (pos_at[j] - 1.0)))
             tot += extra
@@ -218,7 +247,22 @@ def main(argv: list[str] | None = None) -> int:
         default=KAPPA,
         help="Beta concentration of the hourly share noise (higher = calmer mix)",
     )
+    ap.add_argument(
+        "--base-share",
+        type=float,
+        default=BASE_SHARE,
+        help="the usual negative share (default 0.15; e.g. 0.5 for a watch whose labels "
+        "are half negative as a rule)",
+    )
+    ap.add_argument(
+        "--waves",
+        action="store_true",
+        help="negative episodes add posts (a wave, mostly negative) instead of changing the "
+        "mix at flat volume; what issue #24 item 12 missed at high usual shares",
+    )
     a = ap.parse_args(argv)
+    if not 0.0 < a.base_share < 1.0:
+        ap.error("--base-share must be between 0 and 1")
 
     paths = []
     for f in a.files:
@@ -233,12 +277,20 @@ def main(argv: list[str] | None = None) -> int:
         for i, p in enumerate(paths):
             stamps, values = read_series(p)
             rng = random.Random(seed * 1000 + i)
-            rows, neg_eps, pos_eps = build_stream(values, rng, a.every_days, a.kappa)
+            rows, neg_eps, pos_eps = build_stream(
+                values, rng, a.every_days, a.kappa, a.base_share, a.waves
+            )
             streams.append((os.path.basename(p), stamps, rows, neg_eps, pos_eps))
+    episodes = (
+        f"waves (volume x{WAVE_VOLUME[0]:g}-{WAVE_VOLUME[1]:g}, {WAVE_NEGATIVE:.0%} of the "
+        f"extra posts negative)"
+        if a.waves
+        else f"{EPISODE_SHARE[0]:.0%}-{EPISODE_SHARE[1]:.0%} at flat volume"
+    )
     print(
-        f"{len(streams)} watches, base negative share {BASE_SHARE:.0%}, episodes "
-        f"{EPISODE_SHARE[0]:.0%}-{EPISODE_SHARE[1]:.0%} for {EPISODE_HOURS[0]}-"
-        f"{EPISODE_HOURS[1]} h at flat volume, hourly share noise kappa {a.kappa:g}, "
+        f"{len(streams)} watches, base negative share {a.base_share:.0%}, episodes "
+        f"{episodes} for {EPISODE_HOURS[0]}-"
+        f"{EPISODE_HOURS[1]} h, hourly share noise kappa {a.kappa:g}, "
         f"seed {a.seed}" + (f"..{a.seed + a.seeds - 1}" if a.seeds > 1 else "")
     )
     for s in sens:

@@ -132,6 +132,20 @@ class PostRead(BaseModel):
     labels: dict[str, Any]
 
 
+EVIDENCE_DOC = (
+    "Why the alert fired. Every kind: observed, expected, score, window_minutes "
+    "(channel_silent: silent_minutes), "
+    "baseline_window, fallback, measured_at, samples. negative_surge / parody_surge, in "
+    "counts of the same label: observed_count (label posts in the last window_minutes), "
+    "expected_count (label posts usual for that window: expected_total_posts x "
+    "expected_share), total_posts and expected_total_posts (all posts, and the usual "
+    "number), observed_share / expected_share, wave_started_at (the first 5-minute bucket "
+    "above the usual band), reach {authors, followers, engagement} of the wave's posts, "
+    "severity_measured and severity_reason (app.core.severity), judged_by (share and/or "
+    "count). `expected` there is kept as before: the usual share x this window's posts."
+)
+
+
 class AlertRead(BaseModel):
     id: str
     watch_id: str
@@ -146,7 +160,7 @@ class AlertRead(BaseModel):
     snoozed_until: str | None = None
     resolved_by: str | None = None
     resolved_at: str | None = None
-    evidence: dict[str, Any]
+    evidence: dict[str, Any] = Field(description=EVIDENCE_DOC)
     guidance: dict[str, Any]
 
 

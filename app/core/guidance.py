@@ -128,7 +128,12 @@ def _numbers(kind: AlertKind, evidence: dict[str, Any]) -> str:
         if share is not None and 0 <= share <= 1:
             label = _SHARE_LABEL.get(kind, "of posts")
             parts.append(f"{round(share * 100)}% {label}")
-        if observed is not None and expected is not None:
+        count, usual = _num(evidence.get("observed_count")), _num(evidence.get("expected_count"))
+        minutes = _num(evidence.get("window_minutes"))
+        if count is not None and usual is not None and minutes is not None and minutes > 0:
+            # counts of the label against its usual count (issue #18 item 3)
+            parts.append(f"{_fmt(count)} vs about {_fmt(usual)} usual in {int(minutes)} minutes")
+        elif observed is not None and expected is not None:
             parts.append(f"{_fmt(observed)} vs about {_fmt(expected)} expected")
     return f" ({', '.join(parts)})" if parts else ""
 

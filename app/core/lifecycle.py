@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from app.core import severity as wave_severity
 from app.core.model import AlertKind, AlertState, Severity, Spike
+from app.core.severity import Reach
 
 CRISIS_KINDS = (AlertKind.NEGATIVE_SURGE, AlertKind.PARODY_SURGE)
 MAX_SNOOZE = timedelta(days=7)
@@ -80,28 +82,30 @@ class CommandInvalid(ValueError):
         self.reason = reason
 
 
-def severity_for(spike: Spike) -> Severity:
-    """Crisis surges are warnings, critical when far (4×) above expectation."""
-    if spike.kind is AlertKind.VOLUME_SURGE:
-        return Severity.INFO
-    if spike.kind is AlertKind.CHANNEL_SILENT:
-        return Severity.WARNING
-    ratio = spike.observed / spike.expected if spike.expected > 0 else float("inf")
-    return Severity.CRITICAL if ratio >= 4.0 else Severity.WARNING
+def severity_for(spike: Spike, reach: Reach | None = None) -> Severity:
+    """The size of the wave: the rule is written down in app.core.severity."""
+    return wave_severity.severity_for(spike, reach)
 
 
 def decide(
-    current: OpenAlert | None, spike: Spike | None, now: datetime, policy: Policy
+    current: OpenAlert | None,
+    spike: Spike | None,
+    now: datetime,
+    policy: Policy,
+    reach: Reach | None = None,
 ) -> Decision:
+    """`reach`: who carries the spike's wave (followers, engagement), for severity."""
     if current is None:
         if spike is None:
             return Decision(Action.NONE, Reason.NO_SPIKE, notify=False)
-        return Decision(Action.OPEN, Reason.OPENED, notify=True, severity=severity_for(spike))
+        return Decision(
+            Action.OPEN, Reason.OPENED, notify=True, severity=severity_for(spike, reach)
+        )
     if spike is None:
         if now - current.last_spike_at >= policy.quiet_for:
             return Decision(Action.RESOLVE, Reason.AUTO_RESOLVED, notify=True)
         return Decision(Action.NONE, Reason.QUIETING, notify=False)
-    severity = severity_for(spike)
+    severity = severity_for(spike, reach)
     if _SEVERITY_RANK[severity] < _SEVERITY_RANK[current.severity]:
         severity = current.severity  # an episode never de-escalates while it runs
     snoozed = current.state is AlertState.SNOOZED

@@ -4,7 +4,10 @@
     posts, and how much it wanders (beta-binomial over-dispersion ``rho``,
     estimated by quantile matching so the surges themselves cannot inflate it).
     A window is scored by the signed root of the binomial likelihood ratio
-    (deviance), deflated by the over-dispersion.
+    (deviance), deflated by the over-dispersion.  It also keeps, per window,
+    the posts the volume baseline expected (so the detector can say how many
+    label posts are usual for the window: expected posts x usual share) and
+    where the current wave of label posts began (``wave_start``).
 
 Updated one closed bucket at a time in O(1), winsorised like the count
 baseline (``app.core.baseline``), JSON-serialisable, standard library only.
@@ -43,6 +46,16 @@ RHO_PRIOR = 0.01
 RHO_STEP = 0.01
 RHO_UP = math.exp(RHO_STEP)
 RHO_DOWN = math.exp(-RHO_STEP)
+# Wave start: a bucket is "above the band" when its label count is at least
+# WAVE_RATIO x the usual count for the bucket (its expected posts x the usual
+# share) AND WAVE_Z standard deviations above it (Poisson, square-root scale).
+# The ratio keeps a big watch's ordinary wobble out, the z a quiet watch's
+# one-post blips.  A wave runs from its first bucket above the band until
+# WAVE_GAP buckets in a row are back inside it: a five- or ten-minute lull
+# inside an hour-long pile-on does not restart the clock.
+WAVE_RATIO = 1.8
+WAVE_Z = 2.0
+WAVE_GAP = 3
 
 
 class ShareBaseline(SlotState):
@@ -69,6 +82,10 @@ class ShareBaseline(SlotState):
         "sum_tot",
         "pos",
         "last_score",
+        "ring_exp",
+        "sum_exp",
+        "wave_start",
+        "wave_gap",
     )
 
     def __init__(self) -> None:
@@ -84,6 +101,14 @@ class ShareBaseline(SlotState):
         # the detector's best qualifying score of the previous closed bucket
         # (persistence rule for the 5-minute window, see app.core.detect)
         self.last_score = 0.0
+        # posts the volume baseline expected in each committed bucket, and
+        # their sums over the newest k-1 buckets (like ring_tot / sum_tot)
+        self.ring_exp = [0.0] * ring
+        self.sum_exp = [0.0] * len(SHARE_SCALES)
+        # the current wave of label posts: epoch second of its first bucket
+        # above the band (None: no wave), and buckets back inside it since
+        self.wave_start: int | None = None
+        self.wave_gap = 0
 
     def share(self) -> float:
         return (self.lab + PRIOR_SHARE * PRIOR_POSTS) / (self.tot + PRIOR_POSTS)
@@ -94,6 +119,26 @@ class ShareBaseline(SlotState):
     def window(self, i: int, lab: float, tot: float) -> tuple[float, float]:
         """(label posts, all posts) over the newest SHARE_SCALES[i] buckets."""
         return lab + self.sum_lab[i], tot + self.sum_tot[i]
+
+    def expected_posts(self, i: int, expected_tot: float) -> float:
+        """Posts the volume baseline expected over the newest SHARE_SCALES[i]
+        buckets, the one being scored expecting `expected_tot`."""
+        return expected_tot + self.sum_exp[i]
+
+    @staticmethod
+    def above_band(lab: float, usual: float) -> bool:
+        """One bucket's label count is above its usual count (see WAVE_RATIO)."""
+        if lab < WAVE_RATIO * usual:
+            return False
+        return 2.0 * (math.sqrt(lab + 0.375) - math.sqrt(usual + 0.375)) >= WAVE_Z
+
+    def wave_started(self, sec: int, lab: float, usual: float) -> int | None:
+        """Epoch second where the wave running at bucket `sec` began, if one
+        runs (this bucket, with `lab` label posts where `usual` were usual,
+        included)."""
+        if self.wave_start is not None:
+            return self.wave_start
+        return sec if self.above_band(lab, usual) else None
 
     @staticmethod
     def score(o: float, n: float, p: float, rho: float) -> float:
@@ -126,9 +171,13 @@ class ShareBaseline(SlotState):
         sums: list[tuple[float, float]] | None = None,
         rhos: list[float] | None = None,
         ordinary_posts: float | None = None,
+        expected_tot: float = 0.0,
+        sec: int | None = None,
     ) -> None:
         """Commit one closed bucket (label posts, all posts); `sums`/`rhos` as
-        scored for this bucket (recomputed when not given).
+        scored for this bucket (recomputed when not given); `expected_tot` the
+        posts the volume baseline expected in it and `sec` its start (epoch
+        seconds), for the wave start.
 
         ordinary_posts: the most posts per bucket that are ordinary volume for
         this watch now.  A bucket holding more (a surge of posts) does not move
@@ -138,6 +187,15 @@ class ShareBaseline(SlotState):
         windows busy enough to learn rho from, and a diluted share there made
         rho 6x too high (tests/unit/test_detect.py)."""
         p = self.share()
+        if sec is not None:
+            if self.above_band(lab, expected_tot * p):
+                if self.wave_start is None:
+                    self.wave_start = sec
+                self.wave_gap = 0
+            elif self.wave_start is not None:
+                self.wave_gap += 1
+                if self.wave_gap >= WAVE_GAP:
+                    self.wave_start, self.wave_gap = None, 0
         if tot > 0.0:
             if sums is None or rhos is None:
                 sums = [self.window(i, lab, tot) for i in range(len(SHARE_SCALES))]
@@ -172,4 +230,9 @@ class ShareBaseline(SlotState):
             self.pos,
             SHARE_SCALES,
         )
+        ring_exp, size = self.ring_exp, len(self.ring_exp)
+        ring_exp[self.pos] = expected_tot
+        for i, k in enumerate(SHARE_SCALES):
+            if k > 1:
+                self.sum_exp[i] += expected_tot - ring_exp[(self.pos - k + 1) % size]
         self.pos = (self.pos + 1) % len(self.ring_lab)

@@ -113,6 +113,54 @@ def _title(alert: AlertSnapshot) -> str:
     return f"{SEVERITY_EMOJI.get(alert.severity, '🚨')} {label} — {alert.watch_name}"
 
 
+_LABEL_POSTS = {AlertKind.NEGATIVE_SURGE: "negative posts", AlertKind.PARODY_SURGE: "parody posts"}
+
+
+def _about(value: float) -> str:
+    """A usual count as a person says it: 'about 12', 'about 1.8', 'none'."""
+    if value < 0.05:
+        return "none"
+    if value >= 10:
+        return f"about {round(value):,}"
+    return f"about {_fmt(value)}"
+
+
+def _count(value: float) -> str:
+    return f"{round(value):,}" if value >= 10 else _fmt(value)
+
+
+def _big(value: float) -> str:
+    if value >= 1_000_000:
+        return f"{value / 1_000_000:.1f}M".replace(".0M", "M")
+    if value >= 10_000:
+        return f"{round(value / 1000)}k"
+    return f"{round(value):,}"
+
+
+def _minutes(value: Any) -> int | None:
+    m = _num(value)
+    return int(m) if m is not None and m > 0 else None
+
+
+def _headline_count(alert: AlertSnapshot) -> str | None:
+    """'N negative posts in the last 30 minutes; usually about M' (counts of the
+    same label; for volume and silence, of all posts)."""
+    ev = alert.evidence
+    minutes = _minutes(ev.get("window_minutes") or ev.get("silent_minutes"))
+    if minutes is None:
+        return None
+    if alert.kind in _LABEL_POSTS:
+        observed, usual = _num(ev.get("observed_count")), _num(ev.get("expected_count"))
+        what = _LABEL_POSTS[alert.kind]
+    else:
+        observed, usual = _num(ev.get("observed")), _num(ev.get("expected"))
+        what = "posts"
+    if observed is None or usual is None:
+        return None
+    span = f"{minutes} minutes" if minutes < 120 or minutes % 60 else f"{minutes // 60} hours"
+    return f"{_count(observed)} {what} in the last {span}; usually {_about(usual)}"
+
+
 def _numbers(alert: AlertSnapshot) -> str:
     ev = alert.evidence
     lines: list[str] = []
@@ -121,22 +169,54 @@ def _numbers(alert: AlertSnapshot) -> str:
         _num(ev.get("expected")),
         _num(ev.get("score")),
     )
-    if observed is not None and expected is not None:
+    headline = _headline_count(alert)
+    if headline is not None:
+        lines.append(f"*{headline}*")
+        total, usual_total = _num(ev.get("total_posts")), _num(ev.get("expected_total_posts"))
+        if alert.kind in _LABEL_POSTS and total is not None and usual_total is not None:
+            times = f" ({total / usual_total:.1f}× the usual volume)" if usual_total > 0 else ""
+            lines.append(f"of {_count(total)} posts; usually {_about(usual_total)}{times}")
+    elif observed is not None and expected is not None:
         lines.append(f"*Observed* {_fmt(observed)} vs *expected* ~{_fmt(expected)}")
     share = _num(ev.get("share"))
+    if share is None:
+        share = _num(ev.get("observed_share"))
     if share is not None:
         usual = _num(ev.get("expected_share"))
         extra = f" (usually {round(usual * 100)}%)" if usual is not None else ""
-        lines.append(f"*Share* {round(share * 100)}%{extra}")
-    if score is not None:
-        lines.append(f"*Score* {score:.1f} · *Severity* {alert.severity}")
-    since = _when(ev.get("window_start") or ev.get("since")) or _when(alert.opened_at)
-    lines.append(f"*Since* {since}")
+        label = " negative" if alert.kind is AlertKind.NEGATIVE_SURGE else ""
+        label = " parody" if alert.kind is AlertKind.PARODY_SURGE else label
+        lines.append(f"*Share* {round(share * 100)}%{label}{extra}")
+    severity = f"*Severity* {alert.severity}"
+    reason = ev.get("severity_reason")
+    if isinstance(reason, str) and reason:
+        if ev.get("severity_measured") == str(alert.severity):
+            severity += f": {escape(cut(reason, 120))}"
+        else:
+            severity += " (held from earlier in this wave)"
+    lines.append(severity + (f" · *Score* {score:.1f}" if score is not None else ""))
+    reach = ev.get("reach")
+    if isinstance(reach, dict):
+        authors, followers, engaged = (
+            _num(reach.get(k)) for k in ("authors", "followers", "engagement")
+        )
+        if authors is not None and followers is not None:
+            parts = [f"{_big(authors)} authors", f"{_big(followers)} followers together"]
+            if engaged:
+                parts.append(f"{_big(engaged)} likes, shares and replies")
+            lines.append("*Reach* " + " · ".join(parts))
+    opened = _when(alert.opened_at)
+    started = _when(ev.get("wave_started_at"))
+    if started:
+        lines.append(f"*Wave started* {started} · *alert opened* {opened}")
+    else:
+        since = _when(ev.get("window_start") or ev.get("since"))
+        lines.append(f"*Since* {since}" if since else f"*Alert opened* {opened}")
     window = _window(ev.get("baseline_window"))
     if window:
         lines.append(f"*Baseline* {escape(cut(window, 200))}")
     if ev.get("fallback"):
-        lines.append("_Short history: baseline in fallback mode, so treat “expected” as rough._")
+        lines.append("_Short history: baseline in fallback mode, so treat “usually” as rough._")
     return "\n".join(lines)
 
 
@@ -274,11 +354,13 @@ def _fallback(alert: AlertSnapshot) -> str:
     label = KIND_LABEL.get(alert.kind, str(alert.kind))
     ev = alert.evidence
     observed, expected = _num(ev.get("observed")), _num(ev.get("expected"))
-    numbers = (
-        f": {_fmt(observed)} vs ~{_fmt(expected)} expected"
-        if observed is not None and expected is not None
-        else ""
-    )
+    headline = _headline_count(alert)
+    if headline is not None:
+        numbers = f": {headline}"
+    elif observed is not None and expected is not None:
+        numbers = f": {_fmt(observed)} vs ~{_fmt(expected)} expected"
+    else:
+        numbers = ""
     text = f"{label} — {alert.watch_name}{numbers} ({alert.state})"
     return cut_mrkdwn(escape(text), MAX_FALLBACK)
 

@@ -15,6 +15,7 @@ from app.core.events import iso
 from app.core.guidance import guidance_for
 from app.core.late import LATE_LOOKBACK, candidates, late_finds
 from app.core.lifecycle import (
+    CRISIS_KINDS,
     Action,
     Decision,
     OpenAlert,
@@ -28,6 +29,7 @@ from app.core.lifecycle import (
 from app.core.model import AlertKind, AlertState, BucketCounts, Severity, Spike
 from app.core.presets import PRESETS
 from app.core.samples import pick_samples
+from app.core.severity import Reach, assess
 from app.db.base import new_id
 from app.db.repos import alerts as alerts_repo
 from app.db.repos import buckets as buckets_repo
@@ -142,12 +144,15 @@ def detect_watch(
         policy = Policy(quiet_for=detector.preset.quiet_buckets_for(kind) * BUCKET)
         alert = open_alerts.get(kind)
         spike = grouped.get(kind)
+        reach = None
+        if spike is not None and kind in CRISIS_KINDS:
+            spike, reach = _with_reach(session, watch, spike, now)
         done = resolved.get(kind) if alert is None else None
         if done is not None and held_by_person(_resolved_view(done), spike, now, policy):
             done.last_spike_at = now  # the wave goes on; the person's resolve holds it
             outcome.actions[str(kind)] = f"{Action.NONE}:{Reason.RESOLVED_BY_PERSON}"
             continue
-        decision = decide(_open_view(alert), spike, now, policy)
+        decision = decide(_open_view(alert), spike, now, policy, reach)
         if decision.action is Action.NONE:
             continue
         outcome.actions[str(kind)] = f"{decision.action}:{decision.reason}"
@@ -261,6 +266,26 @@ def _peek_open(stored: Stored, detector: WatchDetector, now: datetime) -> list[S
             probe.feed(bucket)
         start += BUCKET
     return spikes
+
+
+def _with_reach(session: Session, watch: Watch, spike: Spike, now: datetime) -> tuple[Spike, Reach]:
+    """Who carries a negative / parody wave (its window's label posts), for severity,
+    and the reach and this measurement's severity reason in the evidence."""
+    minutes = spike.evidence.get("window_minutes")
+    window = timedelta(minutes=minutes if isinstance(minutes, int) and minutes > 0 else 30)
+    reach = posts_repo.wave_reach(session, watch.id, str(spike.kind), now - window)
+    judged = assess(spike, reach)
+    evidence = {
+        **spike.evidence,
+        "reach": {
+            "authors": reach.authors,
+            "followers": reach.followers,
+            "engagement": reach.engagement,
+        },
+        "severity_measured": str(judged.severity),
+        "severity_reason": judged.because,
+    }
+    return Spike(spike.kind, spike.observed, spike.expected, spike.score, evidence), reach
 
 
 def _open_view(alert: Alert | None) -> OpenAlert | None:

@@ -108,7 +108,7 @@ def test_severity_by_kind_and_ratio() -> None:
     assert severity_for(spike(AlertKind.VOLUME_SURGE)) is Severity.INFO
     assert severity_for(spike(AlertKind.CHANNEL_SILENT, 0, 50)) is Severity.WARNING
     assert severity_for(spike(observed=20, expected=10)) is Severity.WARNING
-    assert severity_for(spike(observed=40, expected=10)) is Severity.CRITICAL
+    assert severity_for(spike(observed=50, expected=10)) is Severity.CRITICAL  # 5x: core.severity
 
 
 def test_volume_rise_is_folded_into_the_crisis_alert() -> None:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.core.buckets import MOCKING_MIN_P_IRONY
 from app.core.model import OwnPost
+from app.core.severity import Reach
 from app.db.tables import Post
 from app.db.upsert import insert_for
 
@@ -189,3 +190,26 @@ def samples(
     else:
         stmt = stmt.order_by(Post.author_followers.desc().nulls_last(), Post.id.desc())
     return list(session.scalars(stmt.limit(limit)))
+
+
+REACH_ROWS = 5000  # a wave's label posts read for its reach (a half hour's worth)
+
+
+def wave_reach(session: Session, watch_id: str, kind: str, since: datetime) -> Reach:
+    """Who carries a negative / parody wave since `since`: its label posts'
+    distinct authors, their followers (each author once, unknown as 0) and the
+    posts' engagement (the metrics summed).  Own posts are not the wave."""
+    stmt = select(Post.author_handle, Post.author_followers, Post.metrics).where(
+        Post.watch_id == watch_id, Post.created_at >= since, Post.is_own.is_(False)
+    )
+    if kind == "negative_surge":
+        stmt = stmt.where(Post.sentiment == "negative")
+    elif kind == "parody_surge":
+        stmt = stmt.where(_mocking())
+    followers: dict[str, int] = {}
+    engagement = 0
+    for handle, count, metrics in session.execute(stmt.limit(REACH_ROWS)):
+        followers[handle] = max(followers.get(handle, 0), count or 0)
+        if isinstance(metrics, dict):
+            engagement += sum(v for v in metrics.values() if isinstance(v, int) and v > 0)
+    return Reach(len(followers), sum(followers.values()), engagement)
