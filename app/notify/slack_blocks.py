@@ -238,7 +238,7 @@ def _safe_url(url: Any) -> str | None:
     return url.replace("&", "&amp;")
 
 
-def _count(value: float) -> str:
+def _short(value: float) -> str:
     """1234 → 1.2k, 200000 → 200k, 999999 → 1M, 1500000 → 1.5M."""
     for size, unit in ((1e6, "M"), (1e3, "k")):
         if value >= size * 0.9995:
@@ -260,7 +260,7 @@ def _sample(sample: Any) -> str | None:
     head = f"*@{handle}*"
     followers = _num(sample.get("followers"))
     if followers is not None and followers >= 0:
-        head += f" · {_count(followers)} followers"
+        head += f" · {_short(followers)} followers"
     copies = _num(sample.get("copies"))
     if copies is not None and copies >= 2:
         head += f" · *x{int(copies)}* (near-identical posts)"
