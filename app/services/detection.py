@@ -5,13 +5,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy.orm import Session
 
 from app.core.buckets import BUCKET, bucket_start
 from app.core.detect import WatchDetector
-from app.core.events import iso
 from app.core.guidance import guidance_for
 from app.core.late import LATE_LOOKBACK, candidates, late_finds
 from app.core.lifecycle import (
@@ -28,14 +26,13 @@ from app.core.lifecycle import (
 )
 from app.core.model import AlertKind, AlertState, BucketCounts, Severity, Spike
 from app.core.presets import PRESETS
-from app.core.samples import pick_samples
-from app.core.severity import Reach, assess
 from app.db.base import new_id
 from app.db.repos import alerts as alerts_repo
 from app.db.repos import buckets as buckets_repo
 from app.db.repos import posts as posts_repo
 from app.db.repos import watches as watches_repo
 from app.db.tables import Alert, Watch
+from app.services import alert_evidence
 from app.services.outbound import SlackTarget, enqueue_event
 
 log = logging.getLogger(__name__)
@@ -46,13 +43,6 @@ HISTORY = timedelta(days=28)
 LATE_GRACE = timedelta(minutes=1)
 # Spikes of the last committed bucket still count as "now" if it is this recent.
 RECENT = 3 * BUCKET
-SAMPLE_POSTS = 3
-# parody_surge evidence names the own post most parodied in the last PARODY_WAVE (the
-# sample window of 10 minutes is too short to count on), else in PARODY_WAVE_MAX
-PARODY_WAVE, PARODY_WAVE_MAX = timedelta(hours=1), timedelta(hours=6)
-# Candidate posts read for the samples (most telling first), before near-duplicates
-# collapse: enough to count the copies of a campaign and find its widest-read authors.
-SAMPLE_POOL = 100
 # Late posts written up to this long before the first bucket found late count as having
 # changed it: the share windows are at most 30 minutes, the volume windows 5 minutes
 # and an hour (a few posts change the 12-hour sum little).
@@ -146,7 +136,7 @@ def detect_watch(
         spike = grouped.get(kind)
         reach = None
         if spike is not None and kind in CRISIS_KINDS:
-            spike, reach = _with_reach(session, watch, spike, now)
+            spike, reach = alert_evidence.with_reach(session, watch, spike, now)
         done = resolved.get(kind) if alert is None else None
         if done is not None and held_by_person(_resolved_view(done), spike, now, policy):
             done.last_spike_at = now  # the wave goes on; the person's resolve holds it
@@ -268,26 +258,6 @@ def _peek_open(stored: Stored, detector: WatchDetector, now: datetime) -> list[S
     return spikes
 
 
-def _with_reach(session: Session, watch: Watch, spike: Spike, now: datetime) -> tuple[Spike, Reach]:
-    """Who carries a negative / parody wave (its window's label posts), for severity,
-    and the reach and this measurement's severity reason in the evidence."""
-    minutes = spike.evidence.get("window_minutes")
-    window = timedelta(minutes=minutes if isinstance(minutes, int) and minutes > 0 else 30)
-    reach = posts_repo.wave_reach(session, watch.id, str(spike.kind), now - window)
-    judged = assess(spike, reach)
-    evidence = {
-        **spike.evidence,
-        "reach": {
-            "authors": reach.authors,
-            "followers": reach.followers,
-            "engagement": reach.engagement,
-        },
-        "severity_measured": str(judged.severity),
-        "severity_reason": judged.because,
-    }
-    return Spike(spike.kind, spike.observed, spike.expected, spike.score, evidence), reach
-
-
 def _open_view(alert: Alert | None) -> OpenAlert | None:
     if alert is None:
         return None
@@ -307,67 +277,6 @@ def _resolved_view(alert: Alert) -> ResolvedAlert:
     )
 
 
-def _evidence(session: Session, watch: Watch, spike: Spike, now: datetime) -> dict[str, Any]:
-    samples = _samples(session, watch, spike, now)
-    extra: dict[str, Any] = {}
-    if spike.kind is AlertKind.PARODY_SURGE:
-        extra["own_post"] = _parodied_own_post(session, watch.id, now)
-    return {
-        **extra,
-        **spike.evidence,
-        "observed": spike.observed,
-        "expected": spike.expected,
-        "score": spike.score,
-        "topic": watch.topic or watch.name,  # what the holding statement names
-        "measured_at": iso(now),
-        "samples": samples,
-    }
-
-
-def _samples(session: Session, watch: Watch, spike: Spike, now: datetime) -> list[dict[str, Any]]:
-    """Sample posts of the surge: the last ten minutes' (a surge found late: its own
-    buckets'), near-duplicates collapsed and chosen for reach and variety (core.samples)."""
-    since, until = now - 2 * BUCKET, None
-    late = spike.evidence.get("seen_late")
-    if isinstance(late, dict):
-        since = datetime.fromisoformat(late["surge_from"]) - 2 * BUCKET
-        until = datetime.fromisoformat(late["surge_to"])
-    pool = posts_repo.samples(session, watch.id, str(spike.kind), since, SAMPLE_POOL, until=until)
-    return pick_samples(
-        [
-            {
-                "text": p.text,
-                "url": p.url,
-                "author": p.author_handle,
-                "followers": p.author_followers,
-                "created_at": iso(p.created_at),
-                "sentiment": p.sentiment,
-                "irony": p.irony,
-                "parody": p.parody,
-            }
-            for p in pool
-        ],
-        SAMPLE_POSTS,
-    )
-
-
-def _parodied_own_post(session: Session, watch_id: str, now: datetime) -> dict[str, Any] | None:
-    """The own post the parodies of the wave mock most, as the alert shows it."""
-    ref = posts_repo.most_parodied(session, watch_id, now - PARODY_WAVE) or (
-        posts_repo.most_parodied(session, watch_id, now - PARODY_WAVE_MAX)
-    )
-    post = posts_repo.own_post_by_ref(session, watch_id, ref) if ref else None
-    if post is None:
-        return None
-    return {
-        "id": post.id,
-        "external_id": post.external_id,
-        "text": post.text,
-        "created_at": iso(post.created_at),
-        "url": post.url,
-    }
-
-
 def _apply(
     session: Session,
     watch: Watch,
@@ -380,7 +289,7 @@ def _apply(
 ) -> int:
     event_type: str | None = None
     if decision.action is Action.OPEN and spike is not None:
-        evidence = _evidence(session, watch, spike, now)
+        evidence = alert_evidence.evidence_for(session, watch, spike, now)
         alert = Alert(
             id=new_id("alr"),
             watch_id=watch.id,
@@ -400,7 +309,7 @@ def _apply(
         session.flush()
         event_type = "alert.opened"
     elif alert is not None and spike is not None:  # UPDATE or TOUCH
-        evidence = _evidence(session, watch, spike, now)
+        evidence = alert_evidence.evidence_for(session, watch, spike, now)
         if "seen_late" in alert.evidence and "seen_late" not in evidence:
             evidence["seen_late"] = alert.evidence["seen_late"]  # how it was found stays true
         alert.evidence = evidence

@@ -195,13 +195,17 @@ def samples(
 REACH_ROWS = 5000  # a wave's label posts read for its reach (a half hour's worth)
 
 
-def wave_reach(session: Session, watch_id: str, kind: str, since: datetime) -> Reach:
+def wave_reach(
+    session: Session, watch_id: str, kind: str, since: datetime, until: datetime | None = None
+) -> Reach:
     """Who carries a negative / parody wave since `since`: its label posts'
     distinct authors, their followers (each author once, unknown as 0) and the
     posts' engagement (the metrics summed).  Own posts are not the wave."""
     stmt = select(Post.author_handle, Post.author_followers, Post.metrics).where(
         Post.watch_id == watch_id, Post.created_at >= since, Post.is_own.is_(False)
     )
+    if until is not None:
+        stmt = stmt.where(Post.created_at < until)
     if kind == "negative_surge":
         stmt = stmt.where(Post.sentiment == "negative")
     elif kind == "parody_surge":
