@@ -129,7 +129,9 @@ def _store(
 
     own_handles = {normalise_handle(h) for h in watch.own_handles}
     is_own = [normalise_handle(p.author.handle) in own_handles for p in fresh]
-    labels = classifier.classify([p.text for p in fresh])
+    labels = classifier.classify(
+        [p.text for p in fresh], terms=list(watch.terms), handles=list(watch.own_handles)
+    )
     own_posts = posts_repo.recent_own_posts(session, watch.id, now - OWN_POSTS_LOOKBACK)
     own_posts += [
         OwnPost(id=f"{p.channel}:{p.external_id}", text=p.text)
