@@ -94,13 +94,23 @@ def _binary(p: Sequence[float]) -> list[list[float]]:
 def estimate(
     probs: Sequence[Sequence[float]], method: str, train_priors: Sequence[float] | None = None
 ) -> list[float]:
-    """Estimated number of posts of each class with `method` "sum" or "em"."""
+    """Estimated number of posts of each class with `method`: "sum", "em" (run to
+    convergence) or "em:K" (EM stopped after K steps: a damped adjustment, between
+    the probability sum, which is "em:1", and the converged EM)."""
     if method == "sum":
         return probability_sum(probs) if probs else [0.0] * len(train_priors or ())
-    if method == "em":
+    if method == "em" or method.startswith("em:"):
         if train_priors is None:
             raise ValueError("method 'em' needs train_priors")
-        return [p * len(probs) for p in em_priors(probs, train_priors)]
+        steps = EM_MAX_ITER
+        if method.startswith("em:"):
+            try:
+                steps = int(method[3:])
+            except ValueError:
+                raise ValueError(f"unknown quantification method {method!r}") from None
+            if steps < 1:
+                raise ValueError(f"unknown quantification method {method!r}")
+        return [p * len(probs) for p in em_priors(probs, train_priors, max_iter=steps)]
     raise ValueError(f"unknown quantification method {method!r}")
 
 
@@ -115,7 +125,7 @@ def estimate_counts(
     "irony": a, "offensive": b}`: estimated numbers of posts (floats).
 
     `sentiment`: (n, 3) negative/neutral/positive probabilities; `irony`,
-    `offensive`: p(class) per post; `methods`: task → "sum" | "em";
+    `offensive`: p(class) per post; `methods`: task → "sum" | "em" | "em:K";
     `train_priors`: task → the class balance the probabilities are calibrated
     under (needed for "em"; for irony / offensive [p(not), p(class)])."""
     n = len(sentiment)
