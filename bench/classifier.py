@@ -35,9 +35,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.ml.artifacts import load_classifier, read_manifest, resolve_model_dir  # noqa: E402
-from bench.comms_eval import figures as comms_figures  # noqa: E402
-from bench.comms_eval import print_figures as print_comms  # noqa: E402
-from bench.comms_eval import read_set as read_comms  # noqa: E402
 from app.ml.datasets import (  # noqa: E402
     LABELS,
     f1_of,
@@ -46,7 +43,9 @@ from app.ml.datasets import (  # noqa: E402
     official_metric,
     read_split,
 )
-
+from bench.comms_eval import figures as comms_figures  # noqa: E402
+from bench.comms_eval import print_figures as print_comms  # noqa: E402
+from bench.comms_eval import read_set as read_comms  # noqa: E402
 
 OOT_CACHE = ROOT / "bench" / ".cache" / "oot.npz"
 

@@ -72,7 +72,9 @@ def figures(clf: Any, rows: list[dict[str, str]]) -> dict[str, Any]:
         )
     out["errors"] = [
         (r["id"], r["sentiment"], SENT[p], bool(i), bool(o), r["text"])
-        for r, p, i, o, yy, ii, oo in zip(rows, pred, dec["irony"], dec["offensive"], y, iro, off)
+        for r, p, i, o, yy, ii, oo in zip(
+            rows, pred, dec["irony"], dec["offensive"], y, iro, off, strict=True
+        )
         if p != yy or i != ii or o != oo
     ]
     # the named cases from issue #18
@@ -82,7 +84,13 @@ def figures(clf: Any, rows: list[dict[str, str]]) -> dict[str, Any]:
     }
     idx = {t: k for k, t in enumerate(texts)}
     out["named"] = [
-        (t, want, SENT[pred[idx[t]]], bool(dec["offensive"][idx[t]]), float(proba["sentiment"][idx[t], 0]))
+        (
+            t,
+            want,
+            SENT[pred[idx[t]]],
+            bool(dec["offensive"][idx[t]]),
+            float(proba["sentiment"][idx[t], 0]),
+        )
         for t, want in named.items()
         if t in idx
     ]
@@ -90,7 +98,9 @@ def figures(clf: Any, rows: list[dict[str, str]]) -> dict[str, Any]:
 
 
 def print_figures(fig: dict[str, Any], errors: bool = False) -> None:
-    print(f"comms-domain sanity set (bench/comms_set, n={fig['n']}, labelled by hand; not tuned on)")
+    print(
+        f"comms-domain sanity set (bench/comms_set, n={fig['n']}, labelled by hand; not tuned on)"
+    )
     print(f"{'label':10s} {'truth':>7s} {'shown':>7s} {'counts':>7s} {'prec':>5s} {'recall':>6s}")
     for name, truth, shown, est, prec, rec in fig["rows"]:
         print(f"{name:10s} {truth:>7s} {shown:>7s} {est:>7s} {prec:>5s} {rec:>6s}")

@@ -67,7 +67,10 @@ def main() -> int:
 
     sent = read_split(args.data, "sentiment", "train")
     iro, iro_val = read_split(args.data, "irony", "train"), read_split(args.data, "irony", "val")
-    off, off_val = read_split(args.data, "offensive", "train"), read_split(args.data, "offensive", "val")
+    off, off_val = (
+        read_split(args.data, "offensive", "train"),
+        read_split(args.data, "offensive", "val"),
+    )
     src = np.asarray(sent.sources)
     keep = ~np.isin(src, HELD_OUT)
     old = subset(sent, keep)
@@ -80,7 +83,9 @@ def main() -> int:
     base = LinearScores(head.calibrated_classifiers_[0].estimator)
     heads = {"sentiment": head}
     for task, tr in (("irony", iro), ("offensive", off)):
-        heads[task] = make_head(task, cfg, feat.n_dense_, base, soft_targets(task, args.data, feat, soft, cfg))
+        heads[task] = make_head(
+            task, cfg, feat.n_dense_, base, soft_targets(task, args.data, feat, soft, cfg)
+        )
         heads[task].fit(feat.transform(tr.texts), tr.y)
         progress(f"{task} head")
 

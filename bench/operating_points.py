@@ -101,14 +101,17 @@ def describe_binary(name: str, p: np.ndarray, y: np.ndarray, t: float) -> str:
     pred = shown.astype(np.int64)
     return (
         f"{name:34s} t={t:.2f} precision {prec:.3f} recall {rec:.3f} "
-        f"F1 {(2 * prec * rec / max(prec + rec, 1e-9)):.3f} macro-F1 {100 * macro_f1(y, pred, 2):.1f}"
+        f"F1 {(2 * prec * rec / max(prec + rec, 1e-9)):.3f} "
+        f"macro-F1 {100 * macro_f1(y, pred, 2):.1f}"
     )
 
 
 # ------------------------------------------------------------------- counts
 
 
-def resample(y: np.ndarray, priors: tuple[float, ...], n: int, rng: np.random.Generator) -> np.ndarray:
+def resample(
+    y: np.ndarray, priors: tuple[float, ...], n: int, rng: np.random.Generator
+) -> np.ndarray:
     idx = []
     for c, share in enumerate(priors):
         pool = np.flatnonzero(y == c)
@@ -116,20 +119,30 @@ def resample(y: np.ndarray, priors: tuple[float, ...], n: int, rng: np.random.Ge
     return np.concatenate(idx)
 
 
-def share_errors(probs: np.ndarray, y: np.ndarray, method: str, train_priors: np.ndarray) -> np.ndarray:
+def share_errors(
+    probs: np.ndarray, y: np.ndarray, method: str, train_priors: np.ndarray
+) -> np.ndarray:
     est = np.asarray(estimate(probs.tolist(), method, train_priors.tolist())) / len(y)
     truth = np.bincount(y, minlength=probs.shape[1]) / len(y)
     return est - truth
 
 
-SHIFTS_3 = [(0.15, 0.5, 0.35), (0.32, 0.48, 0.20), (0.5, 0.35, 0.15), (0.7, 0.2, 0.1), (0.1, 0.3, 0.6)]
+SHIFTS_3 = [
+    (0.15, 0.5, 0.35),
+    (0.32, 0.48, 0.20),
+    (0.5, 0.35, 0.15),
+    (0.7, 0.2, 0.1),
+    (0.1, 0.3, 0.6),
+]
 SHIFTS_2 = [(0.95, 0.05), (0.85, 0.15), (0.7, 0.3), (0.5, 0.5)]
 
 
 METHODS = ("sum", "em:2", "em:3", "em:5", "em:10", "em")
 
 
-def count_report(name: str, probs: np.ndarray, y: np.ndarray, priors: np.ndarray, shifts: list) -> dict:
+def count_report(
+    name: str, probs: np.ndarray, y: np.ndarray, priors: np.ndarray, shifts: list
+) -> dict:
     """Per method: (share errors on the set, mean over balances of the worst-class error)."""
     rng = np.random.default_rng(20261204)
     out = {}
@@ -144,7 +157,8 @@ def count_report(name: str, probs: np.ndarray, y: np.ndarray, priors: np.ndarray
         print(
             f"  {name:30s} {method:5s}: on the set "
             + " ".join(f"{100 * e:+5.1f}" for e in own)
-            + f" pts; resampled balances (n=1000, 5 each): mean worst-class {100 * np.mean(worst):4.1f},"
+            + " pts; resampled balances (n=1000, 5 each): mean worst-class "
+            + f"{100 * np.mean(worst):4.1f},"
             f" worst {100 * np.max(worst):4.1f} pts"
         )
     return out
@@ -168,13 +182,18 @@ def main() -> int:
     clf = load_classifier(model_dir)
     points: dict[str, Any] = {}
 
-    print("== sentiment: negative shown when p_negative >= t (else the likelier of neutral/positive)")
+    print(
+        "== sentiment: negative shown when p_negative >= t (else the likelier of neutral/positive)"
+    )
     ch_p, ch_y = oot["twitter-2015test/sentiment"], oot["twitter-2015test/y"]
     re_p, re_y = oot["twitter-2016test/sentiment"], oot["twitter-2016test/y"]
     t_neg = choose(ch_p[:, 0], ch_y == 0, TARGET["negative"])
     print(f"chosen on twitter-2015test (n={len(ch_y)}): t = {t_neg:.2f}")
     bias = np.asarray(clf._bias)  # the benchmark rule: argmax of log p + bias
-    for name, p, y in (("twitter-2015test (chosen on)", ch_p, ch_y), ("twitter-2016test (REPORTED)", re_p, re_y)):
+    for name, p, y in (
+        ("twitter-2015test (chosen on)", ch_p, ch_y),
+        ("twitter-2016test (REPORTED)", re_p, re_y),
+    ):
         print(" ", describe_sentiment(f"{name}, product", p, y, sentiment_rule(p, t_neg)))
         old = (np.log(np.clip(p, 1e-9, 1)) + bias).argmax(1)
         print(" ", describe_sentiment(f"{name}, before (bias {bias.tolist()})", p, y, old))
@@ -182,7 +201,9 @@ def main() -> int:
 
     print("\n== irony / offensive: shown when p >= t; shipped heads on val, two-fold")
     ordinary = np.concatenate([oot["twitter-2015test/irony"], oot["twitter-2016test/irony"]])
-    ordinary_off = np.concatenate([oot["twitter-2015test/offensive"], oot["twitter-2016test/offensive"]])
+    ordinary_off = np.concatenate(
+        [oot["twitter-2015test/offensive"], oot["twitter-2016test/offensive"]]
+    )
     rng = np.random.default_rng(20261204)
     for task in ("irony", "offensive"):
         val = read_split(args.data, task, "val")
@@ -198,8 +219,10 @@ def main() -> int:
         print(" ", describe_binary(f"{task} val, shipped (chosen on all)", p, y, t))
         print(" ", describe_binary(f"{task} val, before", p, y, old))
         o = ordinary if task == "irony" else ordinary_off
-        print(f"  {task} shown on ordinary tweets (2015/16test, oot model): {(o >= t).mean():.1%} "
-              f"(before: {(o >= old).mean():.1%})")
+        print(
+            f"  {task} shown on ordinary tweets (2015/16test, oot model): {(o >= t).mean():.1%} "
+            f"(before: {(o >= old).mean():.1%})"
+        )
         points[task] = {"min_p": t}
 
     print("\n== counts: share errors (estimate - truth), percentage points")

@@ -227,6 +227,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
     emit = _emit
     probas: list[dict[str, Any]] = []
     if getattr(args, "counts", False):
+
         def emit(clf: Any, batch: list[str], dst: TextIO) -> None:
             probas.append(clf.predict_proba(batch))
 

@@ -16,7 +16,9 @@ def test_ingest_passes_the_watch_terms_and_handles(session_factory, clock) -> No
     with unit_of_work(session_factory) as s:
         w = watch_service.create(
             s,
-            watch_service.WatchSpec("Kestrel Rail", ["kestrel rail", "kestrelrail"], ["@KestrelRail"]),
+            watch_service.WatchSpec(
+                "Kestrel Rail", ["kestrel rail", "kestrelrail"], ["@KestrelRail"]
+            ),
             clock.now(),
             check_channel=parse_spec,
         )

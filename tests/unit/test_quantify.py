@@ -23,7 +23,9 @@ def _posteriors(
     for _ in range(n):
         c = rng.choices(range(len(priors)), weights=priors)[0]
         x = rng.gauss(MEANS[c], 1.0)
-        joint = [tp * math.exp(-0.5 * (x - m) ** 2) for tp, m in zip(train_priors, MEANS)]
+        joint = [
+            tp * math.exp(-0.5 * (x - m) ** 2) for tp, m in zip(train_priors, MEANS, strict=True)
+        ]
         s = sum(joint)
         probs.append([j / s for j in joint])
         ys.append(c)
@@ -38,7 +40,7 @@ def test_em_recovers_known_priors_under_prior_shift(true_priors: tuple[float, ..
     probs, ys = _posteriors(true_priors, train, 6000, seed=7)
     observed = [ys.count(c) / len(ys) for c in range(3)]
     est = em_priors(probs, train)
-    assert max(abs(e - o) for e, o in zip(est, observed)) < 0.03
+    assert max(abs(e - o) for e, o in zip(est, observed, strict=True)) < 0.03
     assert abs(sum(est) - 1.0) < 1e-9
 
 
@@ -48,8 +50,8 @@ def test_em_beats_the_probability_sum_when_the_balance_moved() -> None:
     observed = [ys.count(c) / len(ys) for c in range(3)]
     em = em_priors(probs, train)
     pcc = [x / len(probs) for x in probability_sum(probs)]
-    err_em = max(abs(e - o) for e, o in zip(em, observed))
-    err_pcc = max(abs(e - o) for e, o in zip(pcc, observed))
+    err_em = max(abs(e - o) for e, o in zip(em, observed, strict=True))
+    err_pcc = max(abs(e - o) for e, o in zip(pcc, observed, strict=True))
     assert err_pcc > 0.08 and err_em < err_pcc / 3
 
 
@@ -104,4 +106,6 @@ def test_estimate_counts_with_em_moves_towards_the_set_not_the_training_balance(
 
 def test_estimate_counts_needs_one_entry_per_post() -> None:
     with pytest.raises(ValueError, match="one entry per post"):
-        estimate_counts([[1.0, 0.0, 0.0]], [], [0.1], dict.fromkeys(("sentiment", "irony", "offensive"), "sum"))
+        estimate_counts(
+            [[1.0, 0.0, 0.0]], [], [0.1], dict.fromkeys(("sentiment", "irony", "offensive"), "sum")
+        )

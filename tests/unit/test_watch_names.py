@@ -103,5 +103,7 @@ def test_mask_names_replaces_whole_names_only(text: str, names: list[str], expec
 
 
 def test_mask_names_prefers_the_longest_name() -> None:
-    out = mask_names(["Metro Police Federation statement"], ["Metro Police", "Metro Police Federation"])
+    out = mask_names(
+        ["Metro Police Federation statement"], ["Metro Police", "Metro Police Federation"]
+    )
     assert out == ["@user statement"]
