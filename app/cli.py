@@ -20,19 +20,24 @@ from app.db.session import make_session_factory, unit_of_work
 from app.jobs import tasks
 from app.ml import commands as ml_commands
 from app.runtime import build_runtime, open_database
-from app.settings import ConfigError, Settings, load_settings
+from app.settings import ConfigError, Settings, check_environment, load_settings
 from app.web import create_app
 
 
 def _settings() -> Settings:
+    """The settings, with logging set up; unknown GROUNDSWELL_* variables are logged
+    (or, with GROUNDSWELL_STRICT_SETTINGS=true, refused: ConfigError, exit 2)."""
     try:
-        return load_settings()
+        settings = load_settings()
     except ValidationError as exc:
         for err in exc.errors():
             field = ".".join(str(p) for p in err["loc"]) or "settings"
             reason = err["msg"].removeprefix("Value error, ")
             print(f"groundswell: GROUNDSWELL_{field.upper()}: {reason}", file=sys.stderr)
         raise SystemExit(2) from None
+    app_logging.configure(settings.log_level)
+    check_environment(settings)
+    return settings
 
 
 def _port(value: str) -> int:

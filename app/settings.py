@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
@@ -11,6 +16,11 @@ from sqlalchemy.exc import ArgumentError
 
 from app.core.presets import SENSITIVITIES
 
+log = logging.getLogger(__name__)
+
+ENV_PREFIX = "GROUNDSWELL_"
+# Read by the test suite and the CI scripts, not by the service: not "unknown".
+HARNESS_PREFIXES = ("GROUNDSWELL_TEST_", "GROUNDSWELL_CI_")
 SLACK_DEFAULT_API_URL = "https://slack.com/api/"
 PLACEHOLDER_WORDS = ("change-me", "changeme", "placeholder")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -31,7 +41,7 @@ class ConfigError(Exception):
 class Settings(BaseSettings):
     """Everything the service can be told. Built once in `cli` and passed down."""
 
-    model_config = SettingsConfigDict(env_prefix="GROUNDSWELL_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     database_url: str = Field(
         default="sqlite:///groundswell.db",
@@ -60,6 +70,10 @@ class Settings(BaseSettings):
     default_sensitivity: str = "medium"
     migrate_on_start: bool = True
     log_level: str = "INFO"
+    strict_settings: bool = Field(
+        default=False,
+        description="Refuse to start when a GROUNDSWELL_* variable is not a setting.",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -136,3 +150,56 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Read the environment (and explicit overrides, which win)."""
     return Settings(**overrides)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownVariable:
+    """A GROUNDSWELL_* environment variable that is no setting, and the closest one."""
+
+    name: str
+    closest: str | None
+
+    @property
+    def reason(self) -> str:
+        hint = f"did you mean {self.closest}?" if self.closest else "no setting is close"
+        return f"not a setting ({hint})"
+
+
+def setting_variables() -> list[str]:
+    return [ENV_PREFIX + name.upper() for name in Settings.model_fields]
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[UnknownVariable]:
+    """Each GROUNDSWELL_* variable in `environ` that no setting reads (names compare
+    case-insensitively, as pydantic-settings reads them), with the closest setting
+    by difflib's ratio on the part after the prefix."""
+    known = {name[len(ENV_PREFIX) :]: name for name in setting_variables()}
+    out: list[UnknownVariable] = []
+    for raw in sorted(environ):
+        name = raw.upper()
+        if not name.startswith(ENV_PREFIX) or name.startswith(HARNESS_PREFIXES):
+            continue
+        rest = name[len(ENV_PREFIX) :]
+        if rest in known:
+            continue
+        close = difflib.get_close_matches(rest, list(known), n=1, cutoff=0.6)
+        out.append(UnknownVariable(raw, known[close[0]] if close else None))
+    return out
+
+
+def check_environment(
+    settings: Settings, environ: Mapping[str, str] | None = None
+) -> list[UnknownVariable]:
+    """At start: log a WARNING for each unknown GROUNDSWELL_* variable (names only,
+    never values), or, with strict_settings, refuse to start (ConfigError: exit 2)."""
+    unknown = unknown_variables(os.environ if environ is None else environ)
+    if unknown and settings.strict_settings:
+        first, *rest = unknown
+        also = "".join(f"; also {u.name}: {u.reason}" for u in rest)
+        raise ConfigError(
+            first.name,
+            f"{first.reason}{also}; GROUNDSWELL_STRICT_SETTINGS=true refuses unknown variables",
+        )
+    for u in unknown:
+        log.warning("environment variable %s: %s; ignored", u.name, u.reason)
+    return unknown

@@ -3,6 +3,8 @@
 
     python bench/nab.py --data-root DIR --out OUT [--files REL ...]
         [--sensitivity low|medium|high] [--windows FILE] [--scorer PATH]
+    python bench/nab.py --loo [--data-root ../shared/nab/data]
+        [--windows ../shared/nab/windows_dev.json] [--sensitivity ...]
 
 Every CSV under DIR (header timestamp,value; one count per 5 minutes) is fed,
 row by row and causally, to ``app.core.detect.WatchDetector.feed`` as the
@@ -21,6 +23,9 @@ With --windows, the output is scored by NAB's rule (nabscore.py, threshold
 0.5) with the profile matching the preset (low -> reward_low_FP_rate,
 medium -> standard, high -> reward_low_FN_rate); all three profiles are shown
 for information.
+
+With --loo: leave-one-series-out over the five DEV tweet series for each
+preset (or only --sensitivity if given explicitly); see bench/nab_loo.py.
 """
 
 from __future__ import annotations
@@ -155,15 +160,35 @@ def score(
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data-root", required=True)
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--data-root", default=os.path.join("..", "shared", "nab", "data"))
+    ap.add_argument("--out", help="output folder (required unless --loo)")
+    ap.add_argument(
+        "--loo",
+        action="store_true",
+        help="leave one DEV tweet series out, per preset (bench/nab_loo.py)",
+    )
     ap.add_argument(
         "--files", nargs="*", default=None, help="relative paths (or sub-folders) under --data-root"
     )
-    ap.add_argument("--sensitivity", choices=SENSITIVITIES, default="medium")
+    ap.add_argument("--sensitivity", choices=SENSITIVITIES, default=None)
     ap.add_argument("--windows", help="NAB windows JSON; if given, score the output")
     ap.add_argument("--scorer", default=os.path.join("..", "shared", "nab", "nabscore.py"))
     a = ap.parse_args(argv)
+    if a.loo:
+        from nab_loo import loo  # bench/ is sys.path[0] when run as a script
+
+        t0 = time.perf_counter()
+        ns = load_scorer(a.scorer)
+        windows = ns.load_windows(
+            a.windows or os.path.join(os.path.dirname(a.scorer), "windows_dev.json")
+        )
+        sens = (a.sensitivity,) if a.sensitivity else SENSITIVITIES
+        loo(ns, windows, a.data_root, read_csv, detect_series, PROFILE_FOR, sens)
+        print(f"\n--loo took {time.perf_counter() - t0:.1f} s")
+        return 0
+    if not a.out:
+        ap.error("--out is required (unless --loo)")
+    a.sensitivity = a.sensitivity or "medium"
 
     rels = find_files(a.data_root, a.files)
     if not rels:

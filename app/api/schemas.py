@@ -17,6 +17,12 @@ from app.core.normalise import (
 
 T = TypeVar("T")
 Sensitivity = Literal["low", "medium", "high"]
+PageSeverity = Literal["info", "warning", "critical"]
+TOPIC_DOC = "what the holding statement names (e.g. 'the Eastside road works'); default: the name"
+PAGE_DOC = (
+    "alerts at or above this severity page the Slack channel; below it they are in the API "
+    "and webhooks, and in quiet_slack_channel if set"
+)
 
 
 class Page(BaseModel, Generic[T]):
@@ -34,6 +40,11 @@ class WatchCreate(BaseModel):
     )
     slack_channel: str | None = Field(default=None, max_length=100)
     channels: list[str] = Field(default_factory=list, max_length=20)
+    topic: str | None = Field(default=None, max_length=200, description=TOPIC_DOC)
+    page_min_severity: PageSeverity = Field(default="warning", description=PAGE_DOC)
+    quiet_slack_channel: str | None = Field(
+        default=None, max_length=100, description="Slack channel for alerts that do not page"
+    )
 
 
 class WatchUpdate(BaseModel):
@@ -44,6 +55,9 @@ class WatchUpdate(BaseModel):
     sensitivity: Sensitivity | None = None
     slack_channel: str | None = Field(default=None, max_length=100)
     channels: list[str] | None = Field(default=None, max_length=20)
+    topic: str | None = Field(default=None, max_length=200, description=TOPIC_DOC)
+    page_min_severity: PageSeverity | None = Field(default=None, description=PAGE_DOC)
+    quiet_slack_channel: str | None = Field(default=None, max_length=100)
 
 
 class WatchRead(BaseModel):
@@ -54,6 +68,9 @@ class WatchRead(BaseModel):
     sensitivity: str
     slack_channel: str | None
     channels: list[str]
+    topic: str | None
+    page_min_severity: str
+    quiet_slack_channel: str | None
     created_at: datetime
     updated_at: datetime
 

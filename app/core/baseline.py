@@ -253,3 +253,83 @@ class CountBaseline(SlotState):
             self.ring_obs, self.sum_obs, x, self.ring_exp, self.sum_exp, expected, self.pos, SCALES
         )
         self.pos = (self.pos + 1) % len(self.ring_obs)
+
+
+# -- the volume alarm's own false-alarm calibration ------------------------------
+# Daily maxima kept per window length: two weeks, so every weekday counts twice.
+TAIL_DAYS = 14
+# Days of maxima before the calibrated bar is used (until then: the preset's floor).
+TAIL_MIN_DAYS = 3
+# Standard Gumbel: median = loc + 0.3665 beta, median - lower quartile = 0.6931 beta.
+_GUMBEL_MEDIAN = -math.log(math.log(2.0))
+_GUMBEL_LOWER_HALF = _GUMBEL_MEDIAN + math.log(math.log(4.0))
+
+
+class TailCalibration(SlotState):
+    """How high a series' own volume score goes on an ordinary day, per window.
+
+    Every ``BUCKETS_PER_DAY`` committed buckets close a "day"; its maximum
+    score (per window length in ``SCALES``) joins a ring of the last
+    ``TAIL_DAYS`` daily maxima.  A Gumbel law (the limit law of maxima) is fitted
+    to the ring from its median and lower quartile only -- the lower half of
+    the days -- so days with a real surge in them (up to half of the ring)
+    do not move the fit.  ``level(i, days)`` is then the score the daily
+    maximum of window i exceeds once in ``days`` days on that series: an alarm
+    bar with a stated false-alarm budget, whatever the series' own burstiness.
+    O(1) per bucket (the fit runs once a day over 14 values); JSON-ready.
+    """
+
+    __slots__ = ("count", "cur", "ring", "loc", "beta")
+
+    def __init__(self) -> None:
+        self.count = 0  # buckets in the current day
+        self.cur = [0.0] * len(SCALES)  # its running maxima
+        self.ring: list[list[float]] = [[] for _ in SCALES]  # last TAIL_DAYS daily maxima
+        self.loc: list[float] = []  # Gumbel location per scale ([] until TAIL_MIN_DAYS)
+        self.beta: list[float] = []  # Gumbel scale per scale
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> TailCalibration:
+        obj = super().from_state(state)
+        obj.ring = [list(r) for r in obj.ring]
+        return obj
+
+    def observe(self, scores: list[float]) -> None:
+        """Commit one bucket's score per window; refit at the end of each day."""
+        cur = self.cur
+        for i, z in enumerate(scores):
+            if z > cur[i]:
+                cur[i] = z
+        self.count += 1
+        if self.count < BUCKETS_PER_DAY:
+            return
+        for i, ring in enumerate(self.ring):
+            ring.append(cur[i])
+            if len(ring) > TAIL_DAYS:
+                del ring[0]
+        self.count = 0
+        self.cur = [0.0] * len(SCALES)
+        if len(self.ring[0]) >= TAIL_MIN_DAYS:
+            self.loc, self.beta = [], []
+            for ring in self.ring:
+                s = sorted(ring)
+                med, low = _quantile(s, 0.5), _quantile(s, 0.25)
+                beta = (med - low) / _GUMBEL_LOWER_HALF
+                self.loc.append(med - _GUMBEL_MEDIAN * beta)
+                self.beta.append(beta)
+
+    def level(self, i: int, days: float) -> float | None:
+        """Score that window i's daily maximum exceeds once in `days` days
+        (None until TAIL_MIN_DAYS days are in)."""
+        if not self.loc:
+            return None
+        return self.loc[i] - self.beta[i] * math.log(-math.log(1.0 - 1.0 / days))
+
+
+def _quantile(s: list[float], p: float) -> float:
+    """Linear-interpolated p-quantile of the sorted list s."""
+    x = p * (len(s) - 1)
+    j = int(x)
+    if j + 1 >= len(s):
+        return s[j]
+    return s[j] + (x - j) * (s[j + 1] - s[j])

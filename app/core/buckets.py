@@ -38,9 +38,12 @@ def counts_as_parody(labels: PostLabels) -> bool:
     """Mocking content: a parody of the watch's own post, or confident irony that is
     not positive.
 
-    Irony alone is not enough: the irony model flags much sincere praise, and a
-    celebration going well must never look like a parody surge; nor must plain anger
-    (see MOCKING_MIN_P_IRONY)."""
+    A parody (the scorer's verdict, `labels.parody`) counts whatever its sentiment:
+    sarcasm reads as praise to the sentiment head, and core.parody judges mockery from
+    the post's words, not from that label.  Irony alone, with no echo of an own post,
+    is not enough: the irony model flags much sincere praise, and a celebration going
+    well must never look like a parody surge; nor must plain anger (see
+    MOCKING_MIN_P_IRONY)."""
     return labels.parody or (
         labels.irony
         and labels.p_irony >= MOCKING_MIN_P_IRONY

@@ -9,16 +9,23 @@ What fires (thresholds per sensitivity preset, see ``app.core.presets``):
 
 volume_surge    all posts in the newest bucket, the last hour or the last
                 twelve hours above the seasonal baseline
-                (``baseline.CountBaseline``) by ``threshold`` standard
-                deviations on the square-root scale, AND at least
-                ``min_ratio`` x expected AND ``min_excess`` posts more than
-                expected, AND (habituation) relatively at least as large as
-                the largest surge of the recent past, whose record halves
-                every ``HABITUATION_DAYS``.
-                Sustained rise: the 12-hour window also fires at a lower bar,
-                ``SUSTAINED_FACTOR`` x ``threshold``, when its volume is at
-                least ``SUSTAINED_RATIO`` x expected (same habituation and
-                min_excess).  See the constants for why.
+                (``baseline.CountBaseline``) by a score z (standard deviations
+                on the square-root scale) at least the window's alarm bar,
+                AND at least ``min_ratio`` x expected AND ``min_excess`` posts
+                more than expected, AND (habituation) relatively at least as
+                large as the largest surge of the recent past, whose record
+                halves every ``HABITUATION_DAYS``.
+                Alarm bar = the larger of the preset's ``threshold`` (a floor)
+                and the watch's own calibrated level: the score that this
+                window's daily maximum exceeds once in ``budget_days`` days
+                on this watch (``baseline.TailCalibration``, fitted to its
+                last two weeks of daily maxima).  So a bursty watch gets a
+                higher bar and a calm one the floor: the false-alarm budget,
+                not a fixed cut-off, is what the preset states.  Until the
+                watch has ``TAIL_MIN_DAYS`` daily maxima, the bar is the floor.
+                (1.5 x the floor there instead removed one early false alarm
+                on NAB DEV, AAPL, but missed 3 more of the 77 windows of the
+                other NAB series: not kept.)
 negative_surge  the SHARE of negative (parody) posts in the last 5, 15 or 30
 parody_surge    minutes above its usual share (``share_baseline.ShareBaseline``) by
                 ``share_threshold`` standard deviations, at least
@@ -54,6 +61,7 @@ from app.core.baseline import (
     SCALES,
     SHARE_SCALES,
     CountBaseline,
+    TailCalibration,
     sqrt_score,
 )
 from app.core.model import AlertKind, BucketCounts, Spike
@@ -82,19 +90,15 @@ SILENT_MIN_BUCKETS = 3  # and for at least 15 minutes
 HABITUATION_DAYS = 7.0
 HABITUATION_SMOOTH = 5.0
 HABITUATION_DECAY = math.log(2.0) / (HABITUATION_DAYS * BUCKETS_PER_DAY)  # per bucket, log units
-# Sustained rise (12-hour window only).  Its noise (phi) is learnt from the
-# watch's own half-day swings -- news cycles, weekday/weekend, retweet waves --
-# so on a bursty watch even a doubling held for twelve hours is only ~2-3
-# standard deviations: at the full threshold (5) the slow surges a person
-# notices at once on a chart (CRM's 3x climb over ten hours in NAB DEV) are
-# never flagged.  A half-day doubling is rare and operationally meaningful by
-# itself, so over 12 hours the bar is SUSTAINED_RATIO x expected (a round
-# "twice the usual volume for half a day", above min_ratio) together with a
-# z of SUSTAINED_FACTOR x threshold (2.0 at medium; the presets keep their
-# spacing) so that a merely noisy small watch does not qualify on the ratio
-# alone.  Measured cost on NAB DEV: one extra false alert on 3 of the 5 files
-# over 7 weeks each (see bench/nab.py figures in the commit message).
-SUSTAINED_RATIO = 2.0
+# (A "sustained rise" rule -- the 12-hour window at 0.4 x threshold once the
+# volume doubled -- was removed.  Re-added to the calibrated bar (a replica
+# of the rule scored on the DEV tweets), it helped CRM only (NAB standard
+# 61.9 -> 93.3) and cost AAPL, CVS and FB 1-5.5 points each in false alarms;
+# chosen leave-one-series-out, the four other series turn it off whenever
+# CRM is held out.  The 12-hour window has its own calibrated bar like the
+# others.  Habituation, in contrast, is never worse on any DEV series and
+# better on three: bench/nab.py --loo prints the ablation (medium: AAPL 92.2
+# vs 88.8 without it, AMZN 86.6 vs 82.5, CVS 89.7 vs 87.8, CRM and FB equal).)
 # A negative (parody) surge means the label's share has risen by at least
 # SHARE_MIN_RATIO -- the crisis pattern (15 % usual -> 30-60 %), not a drift.
 # On a big watch a 15 -> 25 % wobble is statistically clear but is not that
@@ -121,13 +125,11 @@ SHARE_MIN_RATIO = 1.8
 # caught at medium).  Gating only the 5-minute window left the worst watch at
 # 1.52 false share alerts/week (target <= 1).
 SHARE_PERSIST = 2
-SUSTAINED_FACTOR = 0.4
 # The usual label share (and its noise) is learnt only from buckets with
 # ordinary volume: at most ORDINARY_RATIO x expected (+1 post), the same 1.5
 # as the presets' volume bar but fixed here, because baselines must not
 # depend on the preset.  See ShareBaseline.update(ordinary_posts=...).
 ORDINARY_RATIO = 1.5
-_SUSTAINED = len(SCALES) - 1  # index of the 12-hour window
 
 
 def _iso(sec: int, naive: bool) -> str:
@@ -149,6 +151,7 @@ class WatchDetector:
         self.naive = False
         self.silent = [0, 0.0, 0.0]  # run length, observed, expected
         self.records = [0.0] * len(SCALES)  # log of the decayed record relative surge
+        self.tail = TailCalibration()  # the watch's own daily maxima of the volume score
         self._next_dt: datetime | None = None
 
     # -- construction / persistence ----------------------------------------
@@ -165,6 +168,7 @@ class WatchDetector:
             "naive": self.naive,
             "silent": list(self.silent),
             "records": list(self.records),
+            "tail": self.tail.to_state(),
             "total": self.total.to_state(),
             "shares": {k: v.to_state() for k, v in self.shares.items()},
         }
@@ -182,6 +186,10 @@ class WatchDetector:
         obj.naive = state["naive"]
         obj.silent = list(state["silent"])
         obj.records = list(state["records"])
+        # a state from before the calibration (no "tail") starts calibrating
+        # afresh: the floor alone applies until TAIL_MIN_DAYS days are in
+        tail = state.get("tail")
+        obj.tail = TailCalibration.from_state(tail) if tail else TailCalibration()
         obj.total = CountBaseline.from_state(state["total"])
         obj.shares = {k: ShareBaseline.from_state(v) for k, v in state["shares"].items()}
         return obj
@@ -262,22 +270,24 @@ class WatchDetector:
         phis = [tm.phi(i) for i in range(len(SCALES))]
         best: tuple[float, int, float, float, float, float] | None = None
         records = self.records
-        sthr_long = SUSTAINED_FACTOR * thr
+        tail = self.tail
         if tm.n:
-            learn_records = commit and not fallback
+            learn = commit and not fallback
+            zs = [sqrt_score(o, e, phis[i]) for i, (o, e) in enumerate(sums)]
             for i, (o, e) in enumerate(sums):
                 rel = math.log((o + HABITUATION_SMOOTH) / (e + HABITUATION_SMOOTH))
                 rec = records[i]
+                z = zs[i]
                 if rel >= rec and o >= pr.min_ratio * e and o - e >= pr.min_excess:
-                    z = sqrt_score(o, e, phis[i])
-                    bar = thr
-                    if i == _SUSTAINED and o >= SUSTAINED_RATIO * e:
-                        bar = sthr_long
+                    level = None if fallback else tail.level(i, pr.budget_days)
+                    bar = thr if level is None or level < thr else level
                     if z >= bar and (best is None or z > best[0]):
                         best = (z, SCALES[i], o, e, rec, bar)
-                if learn_records:
+                if learn:
                     rec -= HABITUATION_DECAY
                     records[i] = rel if rel > rec else (rec if rec > 0.0 else 0.0)
+            if learn:
+                tail.observe(zs)
         if best is not None:
             z, k, o, e, rec, bar = best
             spikes.append(
@@ -290,8 +300,10 @@ class WatchDetector:
                         "observed": o,
                         "expected": e,
                         "score": round(z, 3),
-                        "threshold": bar,
-                        "sustained_rise": z < thr,
+                        "threshold": round(bar, 3),
+                        "threshold_floor": round(thr, 3),
+                        "budget_days": pr.budget_days,
+                        "calibrated": tail.loc != [] and not fallback,
                         "recent_record_ratio": round(math.exp(rec), 3),
                         "window_minutes": 5 * k,
                         "fallback": fallback,

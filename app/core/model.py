@@ -134,8 +134,10 @@ class AlertSnapshot:
     """An alert as renderers (Slack blocks, webhook events, the API) see it.
 
     `evidence` is JSON-ready: observed, expected, score, baseline_window,
-    fallback (bool), samples (list of {text, url, author, created_at, sentiment,
-    irony, parody}) and any detector extras. `guidance` is the snapshot made by
+    fallback (bool), samples (list of {text, url, author, followers, created_at,
+    sentiment, irony, parody, copies, reach}: core.samples), seen_late (a surge
+    found when its posts arrived late: {behind_minutes, surge_from, surge_to,
+    lookback_minutes}, core.late) and any detector extras. `guidance` is the snapshot made by
     core.guidance when the alert opened: {headline, do: [...], dont: [...],
     holding_line}.
     """

@@ -35,6 +35,14 @@ class Watch(Base):
     channels: Mapped[list[str]] = mapped_column(JSON, default=list)
     sensitivity: Mapped[str] = mapped_column(String(10), default="medium")
     slack_channel: Mapped[str | None] = mapped_column(String(100))
+    # What the watch is about, as the holding statement names it (None: its name).
+    topic: Mapped[str | None] = mapped_column(String(200))
+    # Alerts at or above this severity page (slack_channel or the default); below it
+    # they go to quiet_slack_channel if set, else to no Slack channel.
+    page_min_severity: Mapped[str] = mapped_column(
+        String(10), default="warning", server_default="warning"
+    )
+    quiet_slack_channel: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Detector cache: the truth is volume_buckets; this state is rebuilt when stale.

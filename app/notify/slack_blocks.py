@@ -140,12 +140,31 @@ def _numbers(alert: AlertSnapshot) -> str:
     return "\n".join(lines)
 
 
+def _seen_late(alert: AlertSnapshot) -> str | None:
+    """A surge found when its posts arrived late (evidence "seen_late", core.late)."""
+    late = alert.evidence.get("seen_late")
+    minutes = _num(late.get("behind_minutes")) if isinstance(late, dict) else None
+    if minutes is None:
+        return None
+    unit = "minute" if round(minutes) == 1 else "minutes"
+    return f"🕒 _seen late: the channel was behind by {round(minutes)} {unit}_"
+
+
 def _safe_url(url: Any) -> str | None:
     if not isinstance(url, str) or not url.startswith(("https://", "http://")):
         return None
     if any(ch.isspace() or ch in "<>|" for ch in url) or len(url) > 2000:
         return None
     return url.replace("&", "&amp;")
+
+
+def _count(value: float) -> str:
+    """1234 → 1.2k, 200000 → 200k, 999999 → 1M, 1500000 → 1.5M."""
+    for size, unit in ((1e6, "M"), (1e3, "k")):
+        if value >= size * 0.9995:
+            short = value / size
+            return (f"{short:.1f}" if short < 9.95 else f"{short:.0f}").removesuffix(".0") + unit
+    return str(int(value))
 
 
 def _sample(sample: Any) -> str | None:
@@ -158,11 +177,31 @@ def _sample(sample: Any) -> str | None:
     text = " ".join(str(sample.get("text") or "").split())
     tags = [str(sample["sentiment"])] if sample.get("sentiment") else []
     tags += [t for t in ("irony", "parody") if sample.get(t)]
-    head = f"*@{handle}*" + (f" · _{escape(' · '.join(tags))}_" if tags else "")
+    head = f"*@{handle}*"
+    followers = _num(sample.get("followers"))
+    if followers is not None and followers >= 0:
+        head += f" · {_count(followers)} followers"
+    copies = _num(sample.get("copies"))
+    if copies is not None and copies >= 2:
+        head += f" · *x{int(copies)}* (near-identical posts)"
+    head += f" · _{escape(' · '.join(tags))}_" if tags else ""
     body = f"> {escape(cut(text, MAX_POST_CHARS))}" if text else "> _(no text)_"
     url = _safe_url(sample.get("url"))
     link = f"\n<{url}|View post>" if url else ""
     return f"{head}\n{body}{link}"
+
+
+def _own_post(evidence: dict[str, Any]) -> str | None:
+    """The watch's own post a parody surge mocks (evidence["own_post"]), one line:
+    "Parodies of your post: <text> (<time>, <link>)"."""
+    own = evidence.get("own_post")
+    if not isinstance(own, dict) or not own.get("text"):
+        return None
+    text = escape(cut(" ".join(str(own["text"]).split()), MAX_POST_CHARS))
+    when = _when(own.get("created_at"))
+    url = _safe_url(own.get("url"))
+    details = [d for d in (when, f"<{url}|View post>" if url else None) if d]
+    return f"Parodies of your post: {text}" + (f" ({', '.join(details)})" if details else "")
 
 
 def _bullets(items: Any) -> str:
@@ -250,10 +289,18 @@ def render_alert(alert: AlertSnapshot) -> tuple[str, list[dict[str, Any]]]:
         {"type": "header", "text": _plain(_title(alert), MAX_HEADER)},
         _section(_numbers(alert)),
     ]
+    late = _seen_late(alert)
+    if late:
+        blocks.append(_section(late))
+    own = _own_post(alert.evidence)
+    if own:
+        blocks.append({"type": "divider"})
+        blocks.append(_section(own))
     samples = alert.evidence.get("samples")
     rendered = [s for s in map(_sample, samples if isinstance(samples, list) else []) if s]
     if rendered:
-        blocks.append({"type": "divider"})
+        if not own:
+            blocks.append({"type": "divider"})
         blocks.append(_section("*Sample posts*"))
         blocks.extend(_section(s) for s in rendered[:MAX_SAMPLES])
     guidance = _guidance_blocks(alert.guidance)

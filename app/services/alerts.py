@@ -11,7 +11,7 @@ from app.core.model import AlertSnapshot, AlertState
 from app.db.repos import alerts as alerts_repo
 from app.db.repos import watches as watches_repo
 from app.db.tables import Alert
-from app.services.outbound import SlackTarget, enqueue_event
+from app.services.outbound import DEFAULT_PAGE_MIN, SlackTarget, enqueue_event
 
 
 class AlertNotFound(LookupError):
@@ -41,6 +41,8 @@ def _finish(
         now=now,
         slack=slack,
         watch_slack_channel=watch.slack_channel if watch else None,
+        quiet_slack_channel=watch.quiet_slack_channel if watch else None,
+        page_min_severity=watch.page_min_severity if watch else DEFAULT_PAGE_MIN,
     )
     return snap
 

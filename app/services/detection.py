@@ -13,6 +13,7 @@ from app.core.buckets import BUCKET, bucket_start
 from app.core.detect import WatchDetector
 from app.core.events import iso
 from app.core.guidance import guidance_for
+from app.core.late import LATE_LOOKBACK, candidates, late_finds
 from app.core.lifecycle import (
     Action,
     Decision,
@@ -26,6 +27,7 @@ from app.core.lifecycle import (
 )
 from app.core.model import AlertKind, AlertState, BucketCounts, Severity, Spike
 from app.core.presets import PRESETS
+from app.core.samples import pick_samples
 from app.db.base import new_id
 from app.db.repos import alerts as alerts_repo
 from app.db.repos import buckets as buckets_repo
@@ -43,6 +45,16 @@ LATE_GRACE = timedelta(minutes=1)
 # Spikes of the last committed bucket still count as "now" if it is this recent.
 RECENT = 3 * BUCKET
 SAMPLE_POSTS = 3
+# parody_surge evidence names the own post most parodied in the last PARODY_WAVE (the
+# sample window of 10 minutes is too short to count on), else in PARODY_WAVE_MAX
+PARODY_WAVE, PARODY_WAVE_MAX = timedelta(hours=1), timedelta(hours=6)
+# Candidate posts read for the samples (most telling first), before near-duplicates
+# collapse: enough to count the copies of a campaign and find its widest-read authors.
+SAMPLE_POOL = 100
+# Late posts written up to this long before the first bucket found late count as having
+# changed it: the share windows are at most 30 minutes, the volume windows 5 minutes
+# and an hour (a few posts change the 12-hour sum little).
+ARRIVALS_BEFORE = timedelta(hours=1)
 SILENT_ARRIVALS = timedelta(minutes=15)
 AUTO = "groundswell"
 # how far back a person's resolve can hold a still-running wave: the longest
@@ -98,7 +110,8 @@ def detect_watch(
         watch = watches_repo.get(session, watch_id, for_update=True)
     if watch is None:
         return outcome
-    detector, spikes, stored, fed = _advance(session, watch, now, preloaded)
+    frontier = watch.detector_next_bucket  # what the detector had judged before this pass
+    detector, spikes, stored, fed, judged = _advance(session, watch, now, preloaded)
     spikes.extend(_peek_open(stored, detector, now))
     if fed or watch.detector_stale or watch.detector_state is None:
         watch.detector_state = detector.to_state()
@@ -114,6 +127,7 @@ def detect_watch(
         best = by_kind.get(spike.kind)
         if best is None or spike.score > best.score:
             by_kind[spike.kind] = spike
+    _add_late_finds(session, watch.id, by_kind, judged, frontier, now)
     if preloaded is not None:
         open_alerts = preloaded.open_alerts.get(watch.id, {})
         resolved = preloaded.resolved_by_person.get(watch.id, {})
@@ -149,6 +163,33 @@ def _still_arriving(watch: Watch, now: datetime) -> bool:
     return last is not None and last >= now - SILENT_ARRIVALS
 
 
+def _add_late_finds(
+    session: Session,
+    watch_id: str,
+    by_kind: dict[AlertKind, Spike],
+    judged: list[tuple[datetime, list[Spike]]],
+    frontier: datetime | None,
+    now: datetime,
+) -> None:
+    """Surges found late (core.late): a kind with no spike now takes the strongest
+    spike found late; either way its evidence says so ("seen_late")."""
+    maybe = candidates(judged, now)
+    if not maybe:
+        return  # an ordinary pass: no query
+    since = min(start for start, _ in maybe)
+    finds = late_finds(
+        maybe,
+        now=now,
+        frontier=frontier,
+        arrivals=posts_repo.arrivals(session, watch_id, since - ARRIVALS_BEFORE, since),
+        covered=alerts_repo.last_spike_by_kind(session, watch_id, since),
+    )
+    for kind, find in finds.items():
+        spike = by_kind.get(kind, find.spike)
+        evidence = {**spike.evidence, "seen_late": find.evidence()}
+        by_kind[kind] = Spike(spike.kind, spike.observed, spike.expected, spike.score, evidence)
+
+
 def _elapsed(now: datetime, start: datetime) -> float:
     return max(1e-3, min(1.0, (now - start) / BUCKET))
 
@@ -158,12 +199,14 @@ Stored = dict[datetime, BucketCounts]
 
 def _advance(
     session: Session, watch: Watch, now: datetime, preloaded: Preloaded | None
-) -> tuple[WatchDetector, list[Spike], Stored, int]:
+) -> tuple[WatchDetector, list[Spike], Stored, int, list[tuple[datetime, list[Spike]]]]:
     """Commit every closed bucket to the detector; replay history when stale.
 
-    Returns the detector, the spikes of the last committed bucket when it is recent
-    (older buckets, and replayed history, never alert by themselves), the stored
-    buckets from the first one fed up to the open one, and how many were fed."""
+    Returns the detector, the spikes of the last committed bucket when it is recent,
+    the stored buckets from the first one fed up to the open one, how many were fed,
+    and (bucket start, spikes) of the earlier buckets fed that end within
+    LATE_LOOKBACK: a surge in them was found late (see core.late, which decides
+    whether they alert); older buckets never alert."""
     feed_end = bucket_start(now - LATE_GRACE)  # start of the first bucket still open
     detector: WatchDetector | None = None
     if watch.detector_state is not None and not watch.detector_stale:
@@ -188,14 +231,17 @@ def _advance(
         rows = buckets_repo.read_range(session, watch.id, first, open_end)
     stored = {b.start: b for b in rows}
     spikes: list[Spike] = []
+    judged: list[tuple[datetime, list[Spike]]] = []  # buckets before the last, with spikes
     at, fed = start, 0
     while at < feed_end:
+        if spikes and at >= now - LATE_LOOKBACK:  # the previous bucket, ending at `at`
+            judged.append((at - BUCKET, spikes))
         spikes = detector.feed(stored.get(at) or BucketCounts(at))
         at += BUCKET
         fed += 1
     if feed_end - BUCKET < now - RECENT:
         spikes = []
-    return detector, spikes, stored, fed
+    return detector, spikes, stored, fed, judged
 
 
 def _peek_open(stored: Stored, detector: WatchDetector, now: datetime) -> list[Spike]:
@@ -237,15 +283,33 @@ def _resolved_view(alert: Alert) -> ResolvedAlert:
 
 
 def _evidence(session: Session, watch: Watch, spike: Spike, now: datetime) -> dict[str, Any]:
-    since = now - 2 * BUCKET
-    samples = posts_repo.samples(session, watch.id, str(spike.kind), since, SAMPLE_POSTS)
+    samples = _samples(session, watch, spike, now)
+    extra: dict[str, Any] = {}
+    if spike.kind is AlertKind.PARODY_SURGE:
+        extra["own_post"] = _parodied_own_post(session, watch.id, now)
     return {
+        **extra,
         **spike.evidence,
         "observed": spike.observed,
         "expected": spike.expected,
         "score": spike.score,
+        "topic": watch.topic or watch.name,  # what the holding statement names
         "measured_at": iso(now),
-        "samples": [
+        "samples": samples,
+    }
+
+
+def _samples(session: Session, watch: Watch, spike: Spike, now: datetime) -> list[dict[str, Any]]:
+    """Sample posts of the surge: the last ten minutes' (a surge found late: its own
+    buckets'), near-duplicates collapsed and chosen for reach and variety (core.samples)."""
+    since, until = now - 2 * BUCKET, None
+    late = spike.evidence.get("seen_late")
+    if isinstance(late, dict):
+        since = datetime.fromisoformat(late["surge_from"]) - 2 * BUCKET
+        until = datetime.fromisoformat(late["surge_to"])
+    pool = posts_repo.samples(session, watch.id, str(spike.kind), since, SAMPLE_POOL, until=until)
+    return pick_samples(
+        [
             {
                 "text": p.text,
                 "url": p.url,
@@ -256,8 +320,26 @@ def _evidence(session: Session, watch: Watch, spike: Spike, now: datetime) -> di
                 "irony": p.irony,
                 "parody": p.parody,
             }
-            for p in samples
+            for p in pool
         ],
+        SAMPLE_POSTS,
+    )
+
+
+def _parodied_own_post(session: Session, watch_id: str, now: datetime) -> dict[str, Any] | None:
+    """The own post the parodies of the wave mock most, as the alert shows it."""
+    ref = posts_repo.most_parodied(session, watch_id, now - PARODY_WAVE) or (
+        posts_repo.most_parodied(session, watch_id, now - PARODY_WAVE_MAX)
+    )
+    post = posts_repo.own_post_by_ref(session, watch_id, ref) if ref else None
+    if post is None:
+        return None
+    return {
+        "id": post.id,
+        "external_id": post.external_id,
+        "text": post.text,
+        "created_at": iso(post.created_at),
+        "url": post.url,
     }
 
 
@@ -293,7 +375,10 @@ def _apply(
         session.flush()
         event_type = "alert.opened"
     elif alert is not None and spike is not None:  # UPDATE or TOUCH
-        alert.evidence = _evidence(session, watch, spike, now)
+        evidence = _evidence(session, watch, spike, now)
+        if "seen_late" in alert.evidence and "seen_late" not in evidence:
+            evidence["seen_late"] = alert.evidence["seen_late"]  # how it was found stays true
+        alert.evidence = evidence
         alert.guidance = guidance_for(kind, alert.evidence)  # its numbers follow the evidence
         alert.severity = str(decision.severity or alert.severity)
         alert.last_spike_at = now
@@ -323,4 +408,6 @@ def _apply(
         now=now,
         slack=slack,
         watch_slack_channel=watch.slack_channel,
+        quiet_slack_channel=watch.quiet_slack_channel,
+        page_min_severity=watch.page_min_severity,
     )

@@ -16,7 +16,7 @@ from app.core.normalise import (
     content_fingerprint,
     normalise_handle,
 )
-from app.core.parody import ParodyIndex
+from app.core.parody import ParodyIndex, ParodyVerdict, score_batch
 from app.core.ports import Classifier
 from app.db.repos import buckets as buckets_repo
 from app.db.repos import posts as posts_repo
@@ -132,20 +132,13 @@ def _store(
     labels = classifier.classify(
         [p.text for p in fresh], terms=list(watch.terms), handles=list(watch.own_handles)
     )
-    own_posts = posts_repo.recent_own_posts(session, watch.id, now - OWN_POSTS_LOOKBACK)
-    own_posts += [
-        OwnPost(id=f"{p.channel}:{p.external_id}", text=p.text)
-        for p, own in zip(fresh, is_own, strict=True)
-        if own
-    ]
-    index = ParodyIndex.build(own_posts)
+    verdicts = _parody_verdicts(session, watch, fresh, labels, is_own, own_handles, classifier, now)
 
     rows = []
     final_labels: list[PostLabels] = []
-    for post, label, own in zip(fresh, labels, is_own, strict=True):
+    for post, label, own, verdict in zip(fresh, labels, is_own, verdicts, strict=True):
         parody_of = None
-        if not own and own_posts:
-            verdict = index.score(post.text, label)
+        if verdict is not None:
             label = replace(label, parody=verdict.is_parody, parody_score=verdict.score)
             parody_of = verdict.own_post_id if verdict.is_parody else None
         final_labels.append(label)
@@ -164,6 +157,46 @@ def _store(
     if inserted:
         watches_repo.mark_dirty(session, watch.id, stale=stale, now=now)
     return IngestResult(accepted=len(inserted), duplicates=len(posts) - len(inserted))
+
+
+def _parody_verdicts(
+    session: Session,
+    watch: Watch,
+    fresh: list[RawPost],
+    labels: list[PostLabels],
+    is_own: list[bool],
+    own_handles: set[str],
+    classifier: Classifier,
+    now: datetime,
+) -> list[ParodyVerdict | None]:
+    """Each post by others scored against the watch's own posts: those stored (by its
+    own handles, on any channel, in the last OWN_POSTS_LOOKBACK) and those of this
+    batch. None for the watch's own posts. The residues of the posts that echo an own
+    post are classified in one more call (see core.parody)."""
+    own_posts = posts_repo.recent_own_posts(
+        session, watch.id, sorted(own_handles), now - OWN_POSTS_LOOKBACK
+    )
+    own_posts += [
+        OwnPost(id=f"{p.channel}:{p.external_id}", text=p.text)
+        for p, own in zip(fresh, is_own, strict=True)
+        if own
+    ]
+    others = [i for i, own in enumerate(is_own) if not own]
+    out: list[ParodyVerdict | None] = [None] * len(fresh)
+    if not own_posts or not others:
+        return out
+    index = ParodyIndex.build(own_posts, watch_words=[*watch.terms, *watch.own_handles])
+    scored = score_batch(
+        index,
+        [fresh[i].text for i in others],
+        [labels[i] for i in others],
+        lambda texts: list(
+            classifier.classify(texts, terms=list(watch.terms), handles=list(watch.own_handles))
+        ),
+    )
+    for i, verdict in zip(others, scored, strict=True):
+        out[i] = verdict
+    return out
 
 
 def _row(

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.core.channels import ChannelCheck, UnknownChannel
+from app.core.model import Severity
 from app.core.normalise import normalise_handle, normalise_text
 from app.core.presets import SENSITIVITIES
 from app.db.base import new_id
@@ -38,9 +39,14 @@ class WatchSpec:
     sensitivity: str = "medium"
     slack_channel: str | None = None
     channels: list[str] | None = None
+    topic: str | None = None
+    page_min_severity: str = Severity.WARNING.value
+    quiet_slack_channel: str | None = None
 
 
 MAX_ENTRY_CHARS = 200  # one term or handle; matching scans every post for each
+MAX_TOPIC_CHARS = 200
+SEVERITIES = tuple(s.value for s in Severity)
 
 
 def _clean_list(values: list[str], field: str, handles: bool = False) -> list[str]:
@@ -73,7 +79,23 @@ def _check(spec: WatchSpec, check_channel: ChannelCheck) -> WatchSpec:
         except UnknownChannel as exc:
             raise WatchInvalid("channels", str(exc)) from exc
     channel = spec.slack_channel.strip() if spec.slack_channel else None
-    return WatchSpec(name, terms, handles, spec.sensitivity, channel or None, channels)
+    quiet = spec.quiet_slack_channel.strip() if spec.quiet_slack_channel else None
+    topic = normalise_text(spec.topic) if spec.topic else None
+    if topic and len(topic) > MAX_TOPIC_CHARS:
+        raise WatchInvalid("topic", f"must be at most {MAX_TOPIC_CHARS} characters")
+    if spec.page_min_severity not in SEVERITIES:
+        raise WatchInvalid("page_min_severity", f"must be one of {', '.join(SEVERITIES)}")
+    return WatchSpec(
+        name,
+        terms,
+        handles,
+        spec.sensitivity,
+        channel or None,
+        channels,
+        topic or None,
+        spec.page_min_severity,
+        quiet or None,
+    )
 
 
 def create(
@@ -90,6 +112,9 @@ def create(
         channels=spec.channels or [],
         sensitivity=spec.sensitivity,
         slack_channel=spec.slack_channel,
+        topic=spec.topic,
+        page_min_severity=spec.page_min_severity,
+        quiet_slack_channel=spec.quiet_slack_channel,
         created_at=now,
         updated_at=now,
         detector_state=None,
@@ -110,21 +135,26 @@ def update(
     check_channel: ChannelCheck,
 ) -> Watch:
     """Apply the fields given; null leaves a field as it is, except `slack_channel`,
-    where null clears it (alerts then go to the default channel)."""
+    where null clears it (alerts then go to the default channel), and `topic` and
+    `quiet_slack_channel`, where null clears them."""
 
     def pick(key: str, current: Any) -> Any:
         value = changes.get(key)
         return current if value is None else value
+
+    def clearable(key: str, current: Any) -> Any:
+        return changes.get(key) if key in changes else current
 
     merged = WatchSpec(
         name=str(pick("name", watch.name)),
         terms=list(pick("terms", watch.terms)),
         own_handles=list(pick("own_handles", watch.own_handles)),
         sensitivity=str(pick("sensitivity", watch.sensitivity)),
-        slack_channel=changes.get("slack_channel")
-        if "slack_channel" in changes
-        else watch.slack_channel,
+        slack_channel=clearable("slack_channel", watch.slack_channel),
         channels=list(pick("channels", watch.channels)),
+        topic=clearable("topic", watch.topic),
+        page_min_severity=str(pick("page_min_severity", watch.page_min_severity)),
+        quiet_slack_channel=clearable("quiet_slack_channel", watch.quiet_slack_channel),
     )
     spec = _check(merged, check_channel)
     if spec.sensitivity != watch.sensitivity:
@@ -132,6 +162,8 @@ def update(
     watch.name, watch.terms, watch.own_handles = spec.name, spec.terms, spec.own_handles
     watch.sensitivity, watch.slack_channel = spec.sensitivity, spec.slack_channel
     watch.channels = spec.channels or []
+    watch.topic, watch.page_min_severity = spec.topic, spec.page_min_severity
+    watch.quiet_slack_channel = spec.quiet_slack_channel
     watch.updated_at = now
     return watch
 

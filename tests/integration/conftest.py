@@ -7,6 +7,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from tests.integration.live_db import live_factory  # noqa: F401  (a fixture)
+
 RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Local News</title>
 <item><guid>n1</guid><title>Metro Police praised</title>
 <description>&lt;b&gt;great&lt;/b&gt; work</description>

@@ -198,13 +198,21 @@ def ramp_then_hold(det: WatchDetector, top: float, seed: int = 4) -> list[list[S
     return got
 
 
-def test_slow_threefold_rise_is_flagged_as_sustained() -> None:
+def test_slow_fourfold_rise_is_flagged_on_the_12_hour_window() -> None:
+    # The "sustained rise" rule (12-hour window at 0.4 x threshold once the
+    # volume doubled) was removed: leave-one-series-out on the NAB DEV tweets,
+    # its gain came from one file (bench/nab.py --loo).  A 3x rise on this
+    # bursty watch no longer pages; a 4x one still does, on the 12-hour window
+    # at the ordinary bar.
     det = WatchDetector.new("medium")
     run(det, bursty(14))
-    got = ramp_then_hold(det, 3.0)
+    got = ramp_then_hold(det, 4.0)
     vol = [s for spikes in got for s in spikes if s.kind == AlertKind.VOLUME_SURGE]
-    assert vol, "a 3x rise held for hours must raise volume_surge"
-    assert any(s.evidence["window_minutes"] == 720 and s.evidence["sustained_rise"] for s in vol)
+    assert vol, "a 4x rise held for hours must raise volume_surge"
+    assert any(s.evidence["window_minutes"] == 720 for s in vol)
+    det = WatchDetector.new("medium")
+    run(det, bursty(14))
+    assert not any(AlertKind.VOLUME_SURGE in kinds(s) for s in ramp_then_hold(det, 3.0))
 
 
 def test_slow_mild_rise_is_not_flagged() -> None:

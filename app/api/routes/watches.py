@@ -40,6 +40,9 @@ def to_read(w: Watch) -> WatchRead:
         sensitivity=w.sensitivity,
         slack_channel=w.slack_channel,
         channels=w.channels,
+        topic=w.topic,
+        page_min_severity=w.page_min_severity,
+        quiet_slack_channel=w.quiet_slack_channel,
         created_at=w.created_at,
         updated_at=w.updated_at,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.core.model import AlertKind, AlertSnapshot, AlertState, Severity
@@ -45,6 +45,19 @@ def resolved_by_person_many(
     for a in session.scalars(stmt):
         out[a.watch_id][AlertKind(a.kind)] = a  # ordered: the newest wins
     return out
+
+
+def last_spike_by_kind(
+    session: Session, watch_id: str, since: datetime
+) -> dict[AlertKind, datetime]:
+    """Per kind, the newest last_spike_at at or after `since` of the watch's alerts, in
+    any state: the surge up to then has been seen (and told, or held) already."""
+    stmt = (
+        select(Alert.kind, func.max(Alert.last_spike_at))
+        .where(Alert.watch_id == watch_id, Alert.last_spike_at >= since)
+        .group_by(Alert.kind)
+    )
+    return {AlertKind(kind): at for kind, at in session.execute(stmt)}
 
 
 def get(session: Session, alert_id: str, *, for_update: bool = False) -> Alert | None:

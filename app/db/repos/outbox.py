@@ -65,6 +65,28 @@ def claim_due(session: Session, now: datetime, lease: timedelta, limit: int = 50
     return ids
 
 
+def renew_lease(
+    session: Session, msg_id: str, held: datetime, now: datetime, lease: timedelta
+) -> datetime | None:
+    """Extend the lease of a pending message to `now + lease`, if its lease is still
+    `held` (the one the caller's claim set). Returns the new lease, or None when the
+    row is gone, no longer pending, or another worker claimed it since (its lease ran
+    out): the caller must not send it then."""
+    renewed = now + lease
+    stmt = (
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == msg_id,
+            OutboxMessage.state == "pending",
+            OutboxMessage.locked_until == held,
+        )
+        .values(locked_until=renewed)
+        .execution_options(synchronize_session=False)
+    )
+    done = session.execute(stmt)
+    return renewed if done.rowcount == 1 else None  # type: ignore[attr-defined]
+
+
 def mark_sent(msg: OutboxMessage, now: datetime) -> None:
     msg.state = "sent"
     msg.sent_at = now
@@ -105,12 +127,45 @@ def earlier_pending(session: Session, msg: OutboxMessage) -> bool:
     return session.scalar(stmt.limit(1)) is not None
 
 
+def queued_to(session: Session, alert_id: str, slack_channel: str) -> bool:
+    """Was any Slack message of this alert ever queued for `slack_channel`?"""
+    stmt = select(OutboxMessage.id).where(
+        OutboxMessage.alert_id == alert_id,
+        OutboxMessage.target == "slack",
+        OutboxMessage.slack_channel == slack_channel,
+    )
+    return session.scalar(stmt.limit(1)) is not None
+
+
+def posted_elsewhere(session: Session, msg: OutboxMessage) -> bool:
+    """Does the alert's Slack message live in another channel than `msg` is for?
+
+    True when earlier messages of the alert were sent to another channel and none to
+    this one: the alert paged after it was posted quietly (or the watch's channel
+    changed), so `msg` posts a new message here instead of editing the old one."""
+    sent = select(OutboxMessage.id).where(
+        OutboxMessage.alert_id == msg.alert_id,
+        OutboxMessage.target == "slack",
+        OutboxMessage.state == "sent",
+        OutboxMessage.id != msg.id,
+    )
+    here = OutboxMessage.slack_channel == msg.slack_channel
+    if session.scalar(sent.where(here).limit(1)) is not None:
+        return False
+    return session.scalar(sent.where(~here).limit(1)) is not None
+
+
 def slack_ref(session: Session, alert_id: str) -> SlackMessageRef | None:
     return session.get(SlackMessageRef, alert_id)
 
 
 def save_slack_ref(session: Session, alert_id: str, channel: str, ts: str, now: datetime) -> None:
-    session.add(SlackMessageRef(alert_id=alert_id, channel=channel, ts=ts, posted_at=now))
+    """Record where the alert's Slack message is (a new post replaces the old ref)."""
+    ref = session.get(SlackMessageRef, alert_id)
+    if ref is None:
+        session.add(SlackMessageRef(alert_id=alert_id, channel=channel, ts=ts, posted_at=now))
+    else:
+        ref.channel, ref.ts, ref.posted_at = channel, ts, now
 
 
 def counts(session: Session) -> dict[str, int]:
