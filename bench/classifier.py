@@ -43,6 +43,11 @@ from app.ml.datasets import (  # noqa: E402
     official_metric,
     read_split,
 )
+from bench.comms_eval import figures as comms_figures  # noqa: E402
+from bench.comms_eval import print_figures as print_comms  # noqa: E402
+from bench.comms_eval import read_set as read_comms  # noqa: E402
+
+OOT_CACHE = ROOT / "bench" / ".cache" / "oot.npz"
 
 
 def _cpu_idle() -> dict[int, int]:
@@ -101,6 +106,17 @@ def throughput(clf, texts: list[str], repeats: int = 10) -> dict[str, float]:
     }
 
 
+def _binary_product(task: str, y: np.ndarray, p: np.ndarray, t: float) -> str:
+    shown = p >= t
+    tp = float((shown & (y == 1)).sum())
+    pred = shown.astype(np.int64)
+    return (
+        f"{task:10s} shown at p >= {t}: precision {tp / max(shown.sum(), 1):.3f}, recall "
+        f"{tp / max((y == 1).sum(), 1):.3f}, F1 {100 * f1_of(y, pred, 1):.2f}, macro-F1 "
+        f"{100 * macro_f1(y, pred, 2):.2f} (val n={len(y)})"
+    )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "tweets")
@@ -135,6 +151,7 @@ def main() -> int:
 
     print("\n== validation (the split trusted for each task) ==")
     rows = []
+    oot_proba = None
     if args.quick:
         s = manifest["val_metrics"]["sentiment"]
         rows.append(
@@ -165,8 +182,14 @@ def main() -> int:
                     sys.exit(f"{args.teacher}: not the word vectors this model was trained with")
                 vectors = word_vectors.load(args.teacher, teacher)
         s = sentiment_out_of_time(
-            args.data, cfg, bias=manifest["sentiment_bias"], soft=soft, vectors=vectors
+            args.data,
+            cfg,
+            bias=manifest["sentiment_bias"],
+            soft=soft,
+            vectors=vectors,
+            with_proba=True,
         )
+        oot_proba = (s["proba"], s["y"])
         rows.append(
             (
                 "sentiment",
@@ -175,10 +198,12 @@ def main() -> int:
                 f"out of time, twitter-2016test n={s['n_val']} (re-trained here)",
             )
         )
+    product = []
     for task in ("irony", "offensive"):
         val = read_split(args.data, task, "val")
         proba = clf.predict_proba(val.texts)
-        pred = clf.decide(proba)[task].astype(np.int64)
+        product.append(_binary_product(task, val.y, proba[task], clf.thresholds[task]))
+        pred = (proba[task] >= clf.benchmark_thresholds[task]).astype(np.int64)
         metric = "F1(irony)" if task == "irony" else "macro-F1"
         extra = (
             f"macro-F1 {macro_f1(val.y, pred, 2):.4f}"
@@ -190,17 +215,47 @@ def main() -> int:
                 task,
                 metric,
                 official_metric(task, val.y, pred),
-                f"val n={len(val.texts)}, threshold {clf.thresholds[task]}; {extra}",
+                f"val n={len(val.texts)}, F1-tuned threshold {clf.benchmark_thresholds[task]}; "
+                f"{extra}",
             )
         )
     sval = read_split(args.data, "sentiment", "val")
-    spred = clf.decide(clf.predict_proba(sval.texts))["sentiment"]
+    sproba = clf.predict_proba(sval.texts)
+    spred = (np.log(np.clip(sproba["sentiment"], 1e-9, 1.0)) + clf._bias).argmax(1)
+    print("benchmark metrics at their own operating points (bias / F1-tuned thresholds):")
     for task, metric, value, how in rows:
         print(f"{task:10s} {metric:13s} {100 * value:6.2f}   {how}")
     print(
         f"(sentiment pooled val, NOT trusted - the shipped head trained on it: macro recall "
         f"{100 * macro_recall(sval.y, spred, len(LABELS['sentiment'])):.2f})"
     )
+    print("\n== the product's labels (manifest operating_points: shown when confident) ==")
+    if clf.negative_min_p is None:
+        print("no operating_points in the manifest: the product shows the benchmark rule")
+    if oot_proba is None and OOT_CACHE.is_file():
+        cache = np.load(OOT_CACHE)
+        oot_proba = (cache["twitter-2016test/sentiment"], cache["twitter-2016test/y"])
+        how = f"out of time, twitter-2016test, model fitted before 2015 ({OOT_CACHE.name})"
+    else:
+        how = "out of time, twitter-2016test (re-trained here)"
+    if oot_proba is not None and clf.negative_min_p is not None:
+        p, y = oot_proba
+        pred = clf.decide({"sentiment": p, "irony": p[:, 0], "offensive": p[:, 0]})["sentiment"]
+        neg = pred == 0
+        print(
+            f"sentiment  negative shown at p_negative >= {clf.negative_min_p}: precision "
+            f"{(neg & (y == 0)).sum() / max(neg.sum(), 1):.3f}, macro recall "
+            f"{100 * macro_recall(y, pred, 3):.2f}, shown {neg.mean():.1%} where "
+            f"{(y == 0).mean():.1%} are   ({how})"
+        )
+    elif oot_proba is None:
+        print("sentiment  (run bench/oot_probabilities.py, or without --quick, for its figures)")
+    ordinary = sproba["irony"], sproba["offensive"]
+    for line, (task, shown_at) in zip(product, (("irony", 0), ("offensive", 1)), strict=True):
+        shown = (ordinary[shown_at] >= clf.thresholds[task]).mean()
+        print(f"{line}; shown on {shown:.1%} of sentiment val tweets")
+    print()
+    print_comms(comms_figures(clf, read_comms()))
 
     print("\n== throughput, one core ==")
     print(pinned)

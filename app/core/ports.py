@@ -18,8 +18,14 @@ class Classifier(Protocol):
     name: str
     version: str
 
-    def classify(self, texts: Sequence[str]) -> list[PostLabels]:
-        """Label a batch of texts; `parody` is left False (see core.parody)."""
+    def classify(
+        self, texts: Sequence[str], *, terms: Sequence[str] = (), handles: Sequence[str] = ()
+    ) -> list[PostLabels]:
+        """Label a batch of texts; `parody` is left False (see core.parody).
+
+        `terms` / `handles`: the watch's own names; the classifier judges the text with
+        them replaced by a placeholder, so a name it happens to like or dislike does
+        not move the labels."""
         ...
 
 

@@ -26,12 +26,15 @@ import sklearn
 
 import app
 from app.core.model import PostLabels, Sentiment
+from app.core.quantify import estimate_counts
 from app.ml.heads import FusedHeads
+from app.ml.tweet_text import mask_names
 
 MODEL_NAME = "posts"
 ARTIFACT_FILE = "model.joblib"
 MANIFEST_FILE = "manifest.json"
 FORMAT = 1
+COUNT_TASKS = ("sentiment", "irony", "offensive")
 
 
 class ModelArtifactError(Exception):
@@ -138,21 +141,46 @@ def verify(model_dir: Path) -> dict[str, Any]:
 
 
 class PostClassifier:
-    """The service's `core.ports.Classifier`: texts → PostLabels (parody left False)."""
+    """The service's `core.ports.Classifier`: texts → PostLabels (parody left False).
 
-    def __init__(self, model: dict[str, Any], *, name: str, version: str) -> None:
+    The labels a person sees follow the manifest's `operating_points` when it has
+    them (README "Post classifier: labels"): negative when p_negative reaches
+    `sentiment.negative_min_p`, else the likelier of neutral and positive; irony /
+    offensive when their probability reaches its threshold.  Without them (an
+    older manifest) the artifact's benchmark rule applies: argmax of log p +
+    `sentiment_bias`, and the F1-tuned thresholds."""
+
+    def __init__(
+        self,
+        model: dict[str, Any],
+        *,
+        name: str,
+        version: str,
+        operating_points: dict[str, Any] | None = None,
+    ) -> None:
         self.name = name
         self.version = version
         self._featurizer = model["featurizer"]
         self._heads = model["heads"]
         self._fused = FusedHeads.from_heads(model["heads"], self._featurizer.idf_)
         self._bias = np.asarray(model["sentiment_bias"], dtype=np.float64)
+        self.benchmark_thresholds = dict(model["thresholds"])
         self.thresholds = dict(model["thresholds"])
+        self.negative_min_p: float | None = None
+        self.counts_config: dict[str, Any] | None = None
+        if operating_points:
+            self.negative_min_p = float(operating_points["sentiment"]["negative_min_p"])
+            for task in ("irony", "offensive"):
+                self.thresholds[task] = float(operating_points[task]["min_p"])
+            self.counts_config = operating_points.get("counts")
         self.labels = model["labels"]
 
-    def predict_proba(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        """{"sentiment": (n, 3) negative/neutral/positive, "irony": (n,), "offensive": (n,)}."""
-        texts = list(texts)
+    def predict_proba(
+        self, texts: Sequence[str], *, names: Sequence[str] = ()
+    ) -> dict[str, np.ndarray]:
+        """{"sentiment": (n, 3) negative/neutral/positive, "irony": (n,), "offensive": (n,)}.
+        `names`: the watch's terms and handles, read as `@user` (`mask_names`)."""
+        texts = mask_names(texts, names) if names else list(texts)
         streams, dense = self._featurizer.streams(texts)
         return self._fused.predict_proba(streams, dense, len(texts))
 
@@ -166,17 +194,37 @@ class PostClassifier:
         }
 
     def decide(self, proba: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        logp = np.log(np.clip(proba["sentiment"], 1e-9, 1.0)) + self._bias
+        p = proba["sentiment"]
+        if self.negative_min_p is None:
+            sentiment = (np.log(np.clip(p, 1e-9, 1.0)) + self._bias).argmax(1)
+        else:  # 0 negative, 1 neutral, 2 positive
+            sentiment = np.where(
+                p[:, 0] >= self.negative_min_p, 0, np.where(p[:, 2] > p[:, 1], 2, 1)
+            )
         return {
-            "sentiment": logp.argmax(1),
+            "sentiment": sentiment,
             "irony": proba["irony"] >= self.thresholds["irony"],
             "offensive": proba["offensive"] >= self.thresholds["offensive"],
         }
 
-    def classify(self, texts: Sequence[str]) -> list[PostLabels]:
+    def counts(self, proba: dict[str, np.ndarray]) -> dict[str, Any]:
+        """Estimated numbers of negative/neutral/positive, ironic and offensive posts
+        (app.core.quantify) with the estimators and priors the manifest names."""
+        cfg = self.counts_config or {"methods": dict.fromkeys(COUNT_TASKS, "sum")}
+        return estimate_counts(
+            proba["sentiment"].tolist(),
+            proba["irony"].tolist(),
+            proba["offensive"].tolist(),
+            cfg["methods"],
+            cfg.get("train_priors"),
+        )
+
+    def classify(
+        self, texts: Sequence[str], *, terms: Sequence[str] = (), handles: Sequence[str] = ()
+    ) -> list[PostLabels]:
         if len(texts) == 0:
             return []
-        proba = self.predict_proba(texts)
+        proba = self.predict_proba(texts, names=(*terms, *handles))
         dec = self.decide(proba)
         names = [Sentiment(s) for s in self.labels["sentiment"]]
         sent = proba["sentiment"].T.tolist()  # per class: one list over the batch
@@ -206,4 +254,9 @@ def load_classifier(model_dir: Path) -> PostClassifier:
         raise ModelArtifactError(f"cannot load {resolved}: {exc}") from exc
     if model.get("labels", {}).get("sentiment") != [s.value for s in Sentiment]:
         raise ModelArtifactError("artifact sentiment labels do not match core.model.Sentiment")
-    return PostClassifier(model, name=manifest.get("name", MODEL_NAME), version=manifest["version"])
+    return PostClassifier(
+        model,
+        name=manifest.get("name", MODEL_NAME),
+        version=manifest["version"],
+        operating_points=manifest.get("operating_points"),
+    )

@@ -76,6 +76,12 @@ def register(sub: Any) -> None:
         default=None,
         help="model version dir or models root (default: the service's models/)",
     )
+    p.add_argument(
+        "--counts",
+        action="store_true",
+        help="print one JSON object instead: the estimated numbers of negative, neutral, "
+        "positive, ironic and offensive posts in the input (app.core.quantify)",
+    )
     p.set_defaults(func=cmd_classify)
 
     p = sub.add_parser(
@@ -218,15 +224,24 @@ def cmd_classify(args: argparse.Namespace) -> int:
         print(f"error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
         _close_in(src)
         return 2
+    emit = _emit
+    probas: list[dict[str, Any]] = []
+    if getattr(args, "counts", False):
+
+        def emit(clf: Any, batch: list[str], dst: TextIO) -> None:
+            probas.append(clf.predict_proba(batch))
+
     try:
         batch: list[str] = []
         for line in src:
             batch.append(line.rstrip("\r\n"))
             if len(batch) >= BATCH:
-                _emit(clf, batch, dst)
+                emit(clf, batch, dst)
                 batch = []
         if batch:
-            _emit(clf, batch, dst)
+            emit(clf, batch, dst)
+        if getattr(args, "counts", False):
+            dst.write(json.dumps(_counts(clf, probas)) + "\n")
         dst.flush()
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly, as a tool killed by SIGPIPE
@@ -247,6 +262,17 @@ def _silence(dst: TextIO) -> None:
         os.close(devnull)
     except (OSError, ValueError):  # no real descriptor (a test's stream): nothing to flush
         pass
+
+
+def _counts(clf: Any, probas: list[dict[str, Any]]) -> dict[str, Any]:
+    """`{"n": N, "sentiment": {...}, "irony": a, "offensive": b}` over every batch."""
+    import numpy as np
+
+    if not probas:
+        empty = {"sentiment": np.zeros((0, 3)), "irony": np.zeros(0), "offensive": np.zeros(0)}
+        return dict(clf.counts(empty))
+    joined = {k: np.concatenate([p[k] for p in probas]) for k in probas[0]}
+    return dict(clf.counts(joined))
 
 
 def _emit(clf: Any, batch: list[str], dst: TextIO) -> None:

@@ -175,11 +175,13 @@ def sentiment_out_of_time(
     bias: list[float] | None = None,
     soft: SoftLabels | None = None,
     vectors: WordVectors | None = None,
+    with_proba: bool = False,
 ) -> dict[str, Any]:
     """Sentiment validation out of time: featurizer and head fitted on the sources
     before twitter-2016test (plus the irony/offensive training texts for the
     featurizer's IDF), scored on twitter-2016test.  With `bias` given it is
-    applied as is; otherwise it is tuned here (and reported with the score)."""
+    applied as is; otherwise it is tuned here (and reported with the score).
+    `with_proba`: also return the held-out probabilities and labels ("proba", "y")."""
     cfg = cfg or TrainConfig()
     sent = read_split(data_dir, "sentiment", "train")
     iro = read_split(data_dir, "irony", "train")
@@ -195,7 +197,8 @@ def sentiment_out_of_time(
         bias, score = tune_bias(oot.y, proba)
     else:
         score = official_metric("sentiment", oot.y, apply_bias(proba, bias))
-    return {
+    extra = {"proba": proba, "y": oot.y} if with_proba else {}
+    return extra | {
         "validation": f"out of time: train on sources before {OOT_SOURCE}, validate on it",
         "distilled": transfer is not None,
         "n_train": len(old.texts),

@@ -9,6 +9,7 @@ from words, emoji isolated.  `NEGATORS` and `CLAUSE_ENDS` bound negation scopes.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
@@ -178,3 +179,39 @@ def normalise_batch(texts: Sequence[str]) -> list[str]:
 
 def normalise(text: str) -> str:
     return normalise_batch([text])[0]
+
+
+# --------------------------------------------------------------------------- watch names
+
+NAME_TOKEN = "@user"  # the form every @mention already takes (training and serving)
+
+
+@functools.lru_cache(maxsize=256)
+def _names_pattern(names: tuple[str, ...]) -> re.Pattern[str] | None:
+    alts: set[str] = set()
+    for name in names:
+        words = name.strip().lstrip("@#").split()
+        if not words or not any(ch.isalnum() for ch in "".join(words)):
+            continue
+        alts.add(r"\s+".join(map(re.escape, words)))  # "metro police", any spacing
+        if len(words) > 1:
+            alts.add(re.escape("".join(words)))  # "MetroPolice", "#MetroPolice"
+    if not alts:
+        return None
+    body = "|".join(sorted(alts, key=len, reverse=True))  # longest first
+    return re.compile(rf"(?<!\w)[#@]?(?:{body})(?!\w)", re.IGNORECASE)
+
+
+def mask_names(texts: Sequence[str], names: Sequence[str]) -> list[str]:
+    """Replace a watch's own names (its terms and handles) in each text by `@user`.
+
+    The model must judge what is said, not who it is said about: the same sentence
+    about ten organisations got p_negative 0.05..0.38 when the name stayed in.  Any
+    whole-word, case-insensitive occurrence, with a leading `#`/`@` and for a name
+    of several words also written together (`#MetroPolice`), becomes `@user`, the
+    form `normalise_batch` gives every @mention in training and serving alike, so
+    the model sees a name it already treats as nobody in particular."""
+    pattern = _names_pattern(tuple(sorted({n for n in names if n})))
+    if pattern is None:
+        return list(texts)
+    return [pattern.sub(NAME_TOKEN, t) for t in texts]

@@ -129,7 +129,9 @@ def _store(
 
     own_handles = {normalise_handle(h) for h in watch.own_handles}
     is_own = [normalise_handle(p.author.handle) in own_handles for p in fresh]
-    labels = classifier.classify([p.text for p in fresh])
+    labels = classifier.classify(
+        [p.text for p in fresh], terms=list(watch.terms), handles=list(watch.own_handles)
+    )
     verdicts = _parody_verdicts(session, watch, fresh, labels, is_own, own_handles, classifier, now)
 
     rows = []
@@ -188,7 +190,9 @@ def _parody_verdicts(
         index,
         [fresh[i].text for i in others],
         [labels[i] for i in others],
-        lambda texts: list(classifier.classify(texts)),
+        lambda texts: list(
+            classifier.classify(texts, terms=list(watch.terms), handles=list(watch.own_handles))
+        ),
     )
     for i, verdict in zip(others, scored, strict=True):
         out[i] = verdict

@@ -18,9 +18,13 @@ class KeywordClassifier:
 
     def __init__(self) -> None:
         self.calls = 0
+        self.last_names: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
 
-    def classify(self, texts: Sequence[str]) -> list[PostLabels]:
+    def classify(
+        self, texts: Sequence[str], *, terms: Sequence[str] = (), handles: Sequence[str] = ()
+    ) -> list[PostLabels]:
         self.calls += 1
+        self.last_names = (tuple(terms), tuple(handles))
         return [self._one(t) for t in texts]
 
     def _one(self, text: str) -> PostLabels:

@@ -25,10 +25,13 @@ COMPLAINTS = [
 def test_sincere_complaints_labelled_by_the_shipped_model_are_no_parody_surge(
     session_factory, clock
 ):
-    # The shipped irony head, at its F1 threshold, calls most angry posts ironic;
-    # they must raise negative_surge, not "a parody of your own post is spreading".
+    # The shipped irony head gives angry posts a high p_irony (at its old F1 threshold
+    # it called them all ironic; at the product threshold some still are); they must
+    # raise negative_surge, not "a parody of your own post is spreading".
     shipped = load_classifier(default_models_root())
-    assert all(label.irony for label in shipped.classify(COMPLAINTS))
+    labels = shipped.classify(COMPLAINTS)
+    assert any(label.irony for label in labels)
+    assert sum(label.p_irony >= 0.5 for label in labels) >= len(labels) // 2
     wid = _watch(session_factory, clock)
     _ingest(session_factory, clock, wid, history(clock.now(), days=8), KeywordClassifier())
     _detect(session_factory, clock, wid)
