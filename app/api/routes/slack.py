@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs
@@ -13,12 +14,14 @@ from slack_sdk.signature import SignatureVerifier
 
 from app.api.deps import RuntimeDep
 from app.core.lifecycle import CommandInvalid, TransitionRefused
+from app.db.repos import slack_interactions
 from app.db.session import unit_of_work
 from app.services import alerts as alert_service
 
 router = APIRouter(tags=["slack"])
 log = logging.getLogger(__name__)
 SNOOZE_FROM_SLACK = timedelta(hours=1)
+REPLAYED = "replayed Slack request: already handled"
 ACTIONS = {"alert_acknowledge": "acknowledge", "alert_snooze": "snooze", "alert_resolve": "resolve"}
 
 
@@ -53,7 +56,8 @@ def _parse(body: bytes) -> tuple[str, str, str]:
 
 @router.post("/slack/interactions", include_in_schema=False)
 async def interactions(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
-    """Verify Slack's request signature, then run the button's command."""
+    """Verify Slack's request signature, refuse a replay of one already handled (409),
+    then run the button's command."""
     secret = runtime.settings.slack_signing_secret
     if secret is None:
         raise HTTPException(status_code=404, detail="Slack interactions are not configured")
@@ -69,8 +73,14 @@ async def interactions(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
     now, slack = runtime.clock.now(), runtime.slack_target
     if action_id not in ACTIONS:
         raise HTTPException(status_code=400, detail=f"unknown action {action_id}")
+    signature = request.headers.get("x-slack-signature", "")
+    request_ts = int(request.headers.get("x-slack-request-timestamp", "0"))
     try:
         with unit_of_work(runtime.session_factory) as session:
+            if not slack_interactions.first_sighting(
+                session, signature, request_ts, int(time.time())
+            ):
+                raise HTTPException(status_code=409, detail=REPLAYED)
             alert_service.run_command(
                 session,
                 command=ACTIONS[action_id],
