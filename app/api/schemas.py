@@ -10,9 +10,9 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 from app.core.normalise import (
     CHANNEL_NAME,
     MAX_CHANNEL_CHARS,
+    MAX_COUNT,
     MAX_HANDLE_CHARS,
     MAX_ID_CHARS,
-    MAX_COUNT,
     MAX_TEXT_CHARS,
     NO_NUL,
 )

@@ -7,19 +7,18 @@ import json
 import time
 from urllib.parse import urlencode
 
+import pytest
 from sqlalchemy import func, select
 
 from app.db.session import unit_of_work
 from app.db.tables import AlertEvent, OutboxMessage, SlackInteractionSeen
-from tests.integration.test_api import (  # noqa: F401  (slack_client is a fixture)
-    AUTH,
-    SIGNING,
-    _an_alert,
-    _client,
-    _signed,
-    _watch,
-    slack_client,
-)
+from tests.integration.test_api import SIGNING, _an_alert, _client, _signed, _watch
+
+
+@pytest.fixture
+def slack_client(session_factory, clock, db_engine):
+    with _client(session_factory, clock, db_engine, slack_signing_secret=SIGNING) as c:
+        yield c
 
 
 def _snooze_body(alert_id: str, user: str = "sam") -> str:
@@ -39,7 +38,9 @@ def _counts(factory, alert_id: str) -> tuple[int, int]:
             .where(AlertEvent.alert_id == alert_id, AlertEvent.reason == "snoozed")
         )
         outbox = s.scalar(
-            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.alert_id == alert_id)
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.alert_id == alert_id)
         )
     return snoozes, outbox
 
@@ -59,15 +60,16 @@ def test_the_same_signed_body_three_times_snoozes_once(slack_client, session_fac
     assert _counts(session_factory, alert_id) == after_first  # no snooze, no update, no hook
 
 
-def test_a_replay_to_another_instance_is_refused(
-    slack_client, session_factory, clock, db_engine
-):
+def test_a_replay_to_another_instance_is_refused(slack_client, session_factory, clock, db_engine):
     wid = _watch(slack_client)["id"]
     alert_id = _an_alert(session_factory, wid, clock)
     body, ts = _snooze_body(alert_id), int(time.time())
-    assert slack_client.post(
-        "/slack/interactions", content=body, headers=_signed(body, ts)
-    ).status_code == 200
+    assert (
+        slack_client.post(
+            "/slack/interactions", content=body, headers=_signed(body, ts)
+        ).status_code
+        == 200
+    )
     # A second app with its own runtime (another instance, or this one restarted).
     with _client(session_factory, clock, db_engine, slack_signing_secret=SIGNING) as other:
         r = other.post("/slack/interactions", content=body, headers=_signed(body, ts))
@@ -84,9 +86,12 @@ def test_a_new_click_is_not_a_replay_and_old_signatures_are_forgotten(
     with unit_of_work(session_factory) as s:  # seen 10 minutes ago: outside the window
         s.add(SlackInteractionSeen(signature="v0=old", request_ts=now - 600))
     body = _snooze_body(alert_id)
-    assert slack_client.post(
-        "/slack/interactions", content=body, headers=_signed(body, now)
-    ).status_code == 200
+    assert (
+        slack_client.post(
+            "/slack/interactions", content=body, headers=_signed(body, now)
+        ).status_code
+        == 200
+    )
     other = _snooze_body(alert_id, user="kim")  # another click: another body and signature
     r = slack_client.post("/slack/interactions", content=other, headers=_signed(other, now + 1))
     assert r.status_code == 200, r.text
