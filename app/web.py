@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from app import __version__
 from app.api import errors
@@ -44,7 +45,9 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
             if manage_runtime:
                 runtime.stop()
 
-    app = FastAPI(
+    # /docs and /redoc load Swagger UI and ReDoc from the package, not from a CDN, so
+    # they work on a network without internet access.
+    app = FastAPIOffline(
         title="groundswell", version=__version__, description=DESCRIPTION, lifespan=lifespan
     )
     app.state.runtime = runtime
