@@ -16,6 +16,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from app.api.deps import RuntimeDep
 from app.core.lifecycle import CommandInvalid, TransitionRefused
+from app.core.normalise import NUL_REASON
 from app.db.repos import slack_interactions
 from app.db.session import unit_of_work
 from app.notify.slack_blocks import ACTION_SNOOZE, SNOOZE_CHOICES, SNOOZE_SEPARATOR
@@ -33,7 +34,9 @@ def _who(payload: dict[str, Any]) -> str:
     if not isinstance(user, dict):
         raise HTTPException(status_code=400, detail="payload.user: must be an object")
     names = (user.get(k) for k in ("username", "name", "id"))
-    name = next((n for n in names if isinstance(n, str) and n), "slack user")
+    # NUL dropped: PostgreSQL text cannot hold it, and a name does not need it.
+    clean = (n.replace("\x00", "") for n in names if isinstance(n, str))
+    name = next((n for n in clean if n), "slack user")
     return f"{name} (Slack)"
 
 
@@ -75,6 +78,8 @@ def _parse(body: bytes) -> tuple[str, str, str, timedelta]:
         raise HTTPException(
             status_code=400, detail="payload.actions[0]: action_id and value must be strings"
         )
+    if "\x00" in alert_id:
+        raise HTTPException(status_code=400, detail=f"payload.actions[0].value: {NUL_REASON}")
     return action_id, alert_id, _who(payload), snooze_for
 
 
