@@ -12,6 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from app.core.channels import masked_spec, redact
+from app.db.session import unit_of_work
+from app.db.tables import Watch
 from app.jobs import tasks
 from app.sources.registry import ConnectorRegistry
 from tests.integration.conftest import RSS
@@ -84,6 +86,21 @@ def test_the_feed_password_is_used_but_never_shown(client, private_feed, caplog,
         ]
     )
     assert SECRET not in everything
+
+
+def test_a_watch_sent_back_as_shown_keeps_its_feed_password(client, session_factory):
+    good = f"rss:https://reader:{SECRET}@news.example/feed.xml"
+    body = {"name": "Metro Police", "terms": ["metro police"], "channels": [good]}
+    watch = client.post("/api/v1/watches", json=body, headers=AUTH).json()
+    shown = watch["channels"]
+    assert shown == ["rss:https://reader:***@news.example/feed.xml"]
+    other = "rss:https://news.example/other.xml"
+    r = client.patch(
+        f"/api/v1/watches/{watch['id']}", json={"channels": [*shown, other]}, headers=AUTH
+    )
+    assert r.status_code == 200 and r.json()["channels"] == [*shown, other]
+    with unit_of_work(session_factory) as s:
+        assert s.get(Watch, watch["id"]).channels == [good, other]
 
 
 def test_a_refused_channel_does_not_echo_its_password(client):

@@ -89,11 +89,16 @@ def get_watch(watch_id: str, session: UowDep, _: ApiKeyDep) -> WatchRead:
 def update_watch(
     watch_id: str, body: WatchUpdate, session: UowDep, runtime: RuntimeDep, _: ApiKeyDep
 ) -> WatchRead:
-    """Change some fields of a watch; fields left out stay as they are."""
+    """Change some fields of a watch; fields left out stay as they are. A channel sent
+    back as shown (password as ***) keeps the stored one, password included."""
     changes = body.model_dump(exclude_unset=True)
+    watch = load(session, watch_id)
+    if changes.get("channels"):
+        stored = {masked_spec(c): c for c in watch.channels}
+        changes["channels"] = [stored.get(c, c) for c in changes["channels"]]
     watch = watch_service.update(
         session,
-        load(session, watch_id),
+        watch,
         changes,
         runtime.clock.now(),
         check_channel=runtime.connectors.check,
