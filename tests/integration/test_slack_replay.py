@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from app.db.session import unit_of_work
 from app.db.tables import AlertEvent, OutboxMessage, SlackInteractionSeen
-from tests.integration.test_api import SIGNING, _an_alert, _client, _signed, _watch
+from tests.integration.test_api import AUTH, SIGNING, _an_alert, _client, _signed, _watch
 
 
 @pytest.fixture
@@ -99,3 +99,15 @@ def test_a_new_click_is_not_a_replay_and_old_signatures_are_forgotten(
     with unit_of_work(session_factory) as s:
         kept = set(s.scalars(select(SlackInteractionSeen.signature)))
     assert "v0=old" not in kept and len(kept) == 2
+
+
+def test_a_replay_of_a_refused_click_is_refused_as_a_replay(slack_client, session_factory, clock):
+    wid = _watch(slack_client)["id"]
+    alert_id = _an_alert(session_factory, wid, clock)
+    r = slack_client.post(f"/api/v1/alerts/{alert_id}/resolve", json={"by": "kim"}, headers=AUTH)
+    assert r.status_code == 200
+    body, ts = _snooze_body(alert_id), int(time.time())
+    first = slack_client.post("/slack/interactions", content=body, headers=_signed(body, ts))
+    assert first.status_code == 200 and first.json()["text"].startswith("Not done: ")
+    again = slack_client.post("/slack/interactions", content=body, headers=_signed(body, ts))
+    assert again.status_code == 409, again.text

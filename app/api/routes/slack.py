@@ -104,12 +104,13 @@ async def interactions(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
         raise HTTPException(status_code=400, detail=f"unknown action {action_id}")
     signature = request.headers.get("x-slack-signature", "")
     request_ts = int(request.headers.get("x-slack-request-timestamp", "0"))
+    # Remembered in its own transaction, so a replay of a refused command is refused too.
+    with unit_of_work(runtime.session_factory) as session:
+        fresh = slack_interactions.first_sighting(session, signature, request_ts, int(time.time()))
+    if not fresh:
+        raise HTTPException(status_code=409, detail=REPLAYED)
     try:
         with unit_of_work(runtime.session_factory) as session:
-            if not slack_interactions.first_sighting(
-                session, signature, request_ts, int(time.time())
-            ):
-                raise HTTPException(status_code=409, detail=REPLAYED)
             alert_service.run_command(
                 session,
                 command=ACTIONS[action_id],
