@@ -62,24 +62,33 @@ def insert_new(session: Session, rows: Sequence[dict[str, Any]]) -> set[tuple[st
 def existing_keys(
     session: Session, watch_id: str, keys: Sequence[tuple[str, str]]
 ) -> set[tuple[str, str]]:
-    """Which of these (channel, external_id) the watch already has."""
+    """Which of these (channel, external_id) the watch already has.  Asked per channel,
+    so the lookup walks the unique (watch, channel, external_id) index to each key;
+    without the channel it read every key the watch holds."""
+    by_channel: dict[str, list[str]] = {}
+    for channel, ext in keys:
+        by_channel.setdefault(channel, []).append(ext)
     found: set[tuple[str, str]] = set()
-    ids = sorted({ext for _, ext in keys})
-    for i in range(0, len(ids), 500):
-        chunk = ids[i : i + 500]
-        stmt = select(Post.channel, Post.external_id).where(
-            Post.watch_id == watch_id, Post.external_id.in_(chunk)
-        )
-        found.update((r.channel, r.external_id) for r in session.execute(stmt))
-    return found & set(keys)
+    for channel, exts in sorted(by_channel.items()):
+        ids = sorted(set(exts))
+        for i in range(0, len(ids), 500):
+            stmt = select(Post.external_id).where(
+                Post.watch_id == watch_id,
+                Post.channel == channel,
+                Post.external_id.in_(ids[i : i + 500]),
+            )
+            found.update((channel, ext) for ext in session.scalars(stmt))
+    return found
 
 
 def recent_own_posts(
     session: Session, watch_id: str, since: datetime, limit: int = 50
 ) -> list[OwnPost]:
+    """Newest first; served by the partial index ix_posts_watch_own_created (the
+    predicate is written `is_own = true` so both databases match it to the index)."""
     stmt = (
         select(Post.id, Post.text)
-        .where(Post.watch_id == watch_id, Post.is_own.is_(True), Post.created_at >= since)
+        .where(Post.watch_id == watch_id, Post.is_own == True, Post.created_at >= since)  # noqa: E712
         .order_by(Post.created_at.desc())
         .limit(limit)
     )
