@@ -55,13 +55,72 @@ from app.ml.artifacts import default_models_root, load_classifier  # noqa: E402
 BATCH = 500
 TERM = "acme"
 OWN = "acme_official"
-WORDS = (
-    "the road closure on main street this morning station open today patrol cars near "
-    "park community meeting hall tonight traffic update ring road lost dog river bridge "
-    "council bins late again water outage school bus route changed new store opening "
-    "great work thanks team awful service disgrace shame love this amazing terrible "
-    "useless helpful quick slow queue price refund delivery app broken fixed update"
-).split()
+WORDS = [
+    "the",
+    "road",
+    "closure",
+    "on",
+    "main",
+    "street",
+    "this",
+    "morning",
+    "station",
+    "open",
+    "today",
+    "patrol",
+    "cars",
+    "near",
+    "park",
+    "community",
+    "meeting",
+    "hall",
+    "tonight",
+    "traffic",
+    "update",
+    "ring",
+    "road",
+    "lost",
+    "dog",
+    "river",
+    "bridge",
+    "council",
+    "bins",
+    "late",
+    "again",
+    "water",
+    "outage",
+    "school",
+    "bus",
+    "route",
+    "changed",
+    "new",
+    "store",
+    "opening",
+    "great",
+    "work",
+    "thanks",
+    "team",
+    "awful",
+    "service",
+    "disgrace",
+    "shame",
+    "love",
+    "this",
+    "amazing",
+    "terrible",
+    "useless",
+    "helpful",
+    "quick",
+    "slow",
+    "queue",
+    "price",
+    "refund",
+    "delivery",
+    "app",
+    "broken",
+    "fixed",
+    "update",
+]
 TWEETS = ROOT.parent / "shared" / "tweets" / "sentiment" / "train.tsv"
 
 
@@ -281,7 +340,9 @@ def run(url: str, args: argparse.Namespace) -> None:
             with the mean of the bare runs just before and just after it)."""
             seed = next(bare_seed)
             batches = make_batches(f"bare{seed}", n, now, seed)
-            return bare_insert(engine, [bare_rows(classifier, ids["bare"], b, now) for b in batches])
+            return bare_insert(
+                engine, [bare_rows(classifier, ids["bare"], b, now) for b in batches]
+            )
 
         bares = [bare()]
 
@@ -379,10 +440,24 @@ def run(url: str, args: argparse.Namespace) -> None:
         + ", ".join(f"{b:,.0f}" for b in bares)
         + " posts/s (before phase 1, between phases, after phase 3)"
     )
-    print(line("1 client, 1 empty watch", one, (bares[0] + bares[1]) / 2, lat1,
-               "target >= 8,000 on SQLite, >= 40 % of bare" if sqlite else "target >= 40 % of bare"))
-    print(line("4 clients, 4 empty watches", four, (bares[1] + bares[2]) / 2, lat4,
-               "target >= 10,000 on PostgreSQL, p99 <= 1 s" if not sqlite else "p99 <= 1 s"))
+    print(
+        line(
+            "1 client, 1 empty watch",
+            one,
+            (bares[0] + bares[1]) / 2,
+            lat1,
+            "target >= 8,000 on SQLite, >= 40 % of bare" if sqlite else "target >= 40 % of bare",
+        )
+    )
+    print(
+        line(
+            "4 clients, 4 empty watches",
+            four,
+            (bares[1] + bares[2]) / 2,
+            lat4,
+            "target >= 10,000 on PostgreSQL, p99 <= 1 s" if not sqlite else "p99 <= 1 s",
+        )
+    )
     print(
         f"{'full watch vs empty (alternating)':<34} {full_rate:>8,.0f} vs {empty_rate:,.0f} "
         f"posts/s (per-request mean) = {full_rate / empty_rate:.2f}x; full watch holds "
