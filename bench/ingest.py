@@ -50,7 +50,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.db.migrate import upgrade_head  # noqa: E402
-from app.db.session import make_engine  # noqa: E402
+from app.db.repos import posts as posts_repo  # noqa: E402
+from app.db.session import make_engine, make_session_factory, unit_of_work  # noqa: E402
 from app.db.tables import Post  # noqa: E402
 from app.ml.artifacts import default_models_root, load_classifier  # noqa: E402
 
@@ -215,6 +216,18 @@ def bare_insert(engine, row_batches: list[list[dict]]) -> float:
     return n / (time.perf_counter() - t0)
 
 
+def service_insert(engine, row_batches: list[list[dict]]) -> float:
+    """posts/s of the service's own insert (posts.insert_new: ON CONFLICT DO NOTHING
+    RETURNING; unnest() on PostgreSQL) alone, one transaction per batch."""
+    factory = make_session_factory(engine)
+    n = sum(len(b) for b in row_batches)
+    t0 = time.perf_counter()
+    for rows in row_batches:
+        with unit_of_work(factory) as s:
+            posts_repo.insert_new(s, rows)
+    return n / (time.perf_counter() - t0)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -355,6 +368,10 @@ def run(url: str, args: argparse.Namespace) -> None:
         one = got / (time.perf_counter() - t0)
         assert got == n * BATCH, got
         bares.append(bare())
+        svc = service_insert(
+            engine,
+            [bare_rows(classifier, ids["bare"], b, now) for b in make_batches("svc", n, now, 99)],
+        )
 
         lat4: list[float] = []
         lock = threading.Lock()
@@ -450,6 +467,7 @@ def run(url: str, args: argparse.Namespace) -> None:
         + ", ".join(f"{b:,.0f}" for b in bares)
         + " posts/s (before phase 1, between phases, after phase 3)"
     )
+    print(f"the service's insert statement alone (posts.insert_new, same rows): {svc:,.0f} posts/s")
     print(
         line(
             "1 client, 1 empty watch",
