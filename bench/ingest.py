@@ -228,6 +228,16 @@ def service_insert(engine, row_batches: list[list[dict]]) -> float:
     return n / (time.perf_counter() - t0)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process (Linux /proc; NaN elsewhere).  On a shared
+    machine posts per server CPU-second moves less than posts per wall second."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -248,7 +258,7 @@ def throwaway_postgres() -> Iterator[str]:
 
 
 @contextmanager
-def server(url: str, key: str) -> Iterator[str]:
+def server(url: str, key: str) -> Iterator[tuple[str, int]]:
     port = free_port()
     env = dict(os.environ)
     env.update(
@@ -276,7 +286,7 @@ def server(url: str, key: str) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise SystemExit("server not ready within 120 s")
             time.sleep(0.3)
-        yield base
+        yield base, proc.pid
     finally:
         proc.terminate()
         try:
@@ -337,7 +347,7 @@ def run(url: str, args: argparse.Namespace) -> None:
         f"scheduler on, texts: {TEXT_SOURCE}, load average {os.getloadavg()[0]:.1f}",
         flush=True,
     )
-    with server(url, key) as base:
+    with server(url, key) as (base, pid):
         client = httpx.Client(
             base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=120
         )
@@ -363,9 +373,10 @@ def run(url: str, args: argparse.Namespace) -> None:
 
         lat1: list[float] = []
         bodies = encode(make_batches("one", n, now, 2))
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_seconds(pid)
         got = push_all(client, ids["one"], bodies, lat1)
         one = got / (time.perf_counter() - t0)
+        one_cpu = got / (cpu_seconds(pid) - c0)
         assert got == n * BATCH, got
         bares.append(bare())
         svc = service_insert(
@@ -388,12 +399,13 @@ def run(url: str, args: argparse.Namespace) -> None:
                 lat4.extend(own)
 
         threads = [threading.Thread(target=client_thread, args=(i,)) for i in range(4)]
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_seconds(pid)
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         four = sum(totals) / (time.perf_counter() - t0)
+        four_cpu = sum(totals) / (cpu_seconds(pid) - c0)
         assert sum(totals) == 4 * n * BATCH, totals
         bares.append(bare())
 
@@ -492,6 +504,10 @@ def run(url: str, args: argparse.Namespace) -> None:
         f"{args.full_posts:,} posts (filled in {fill_s:.0f} s), the empty one its newest "
         f"{len(newest_own)} own posts only; p99 full "
         f"{p(lat_full, 0.99) * 1000:.0f} ms   (target >= 0.9x)"
+    )
+    print(
+        f"server CPU (uvicorn process; {'with' if sqlite else 'without'} the database's "
+        f"work): 1 client {one_cpu:,.0f}, 4 clients {four_cpu:,.0f} posts per CPU-second"
     )
     print(f"load average at the end {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
     engine.dispose()
