@@ -1,6 +1,7 @@
 """Issue #24 item 7: three instances starting together on a fresh PostgreSQL all
-migrate without error (they raced on alembic_version: UniqueViolation in ~6 of 10
-starts); the first migrates, the others wait and find the schema current."""
+start (they raced on alembic_version: UniqueViolation in ~6 of 10 starts); the
+first migrates, the others wait and find the schema current; all three store the
+same bootstrap API key without tripping on its unique hash."""
 
 from __future__ import annotations
 
@@ -47,17 +48,20 @@ def fresh_database_url():
 
 
 # One instance starting: imports done, it waits for the starting gun (a file), then
-# opens the database the way `groundswell serve` does (migrate_on_start).
+# starts the way `groundswell serve` does (migrate_on_start, the bootstrap API key
+# stored), with the scheduler off and no model (neither touches the race).
 INSTANCE = """
 import sys, time
 from pathlib import Path
-from app.runtime import open_database
+from app.runtime import build_runtime
 from app.settings import load_settings
+class NoModel:
+    name, version = "none", "0"
 gun = Path(sys.argv[1])
 Path(sys.argv[2]).touch()
 while not gun.exists():
     time.sleep(0.005)
-open_database(load_settings(), migrate=True).dispose()
+build_runtime(load_settings(), classifier=NoModel()).stop()
 """
 
 
@@ -67,7 +71,12 @@ def test_three_instances_migrating_a_fresh_postgresql_at_once_all_succeed(
     for round_no in range(ROUNDS):
         url = fresh_database_url()
         gun = tmp_path / f"go-{round_no}"
-        env = {**os.environ, "GROUNDSWELL_DATABASE_URL": url}
+        env = {
+            **os.environ,
+            "GROUNDSWELL_DATABASE_URL": url,
+            "GROUNDSWELL_BOOTSTRAP_API_KEY": "test-key-0123456789abcdef",
+            "GROUNDSWELL_SCHEDULER_ENABLED": "false",
+        }
         procs = [
             subprocess.Popen(
                 [sys.executable, "-c", INSTANCE, str(gun), str(tmp_path / f"ready-{round_no}-{i}")],
