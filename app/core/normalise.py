@@ -42,7 +42,8 @@ class InvalidPost(ValueError):
 def normalise_text(text: str) -> str:
     """NFC, no control characters, whitespace folded to single spaces, trimmed."""
     text = unicodedata.normalize("NFC", text)
-    text = "".join(ch if ch.isprintable() or ch.isspace() else " " for ch in text)
+    if not text.isprintable():  # most posts are: skip the walk over every character
+        text = "".join(ch if ch.isprintable() or ch.isspace() else " " for ch in text)
     return _WS.sub(" ", text).strip()
 
 

@@ -69,6 +69,15 @@ class Post(Base):
     __table_args__ = (
         UniqueConstraint("watch_id", "channel", "external_id"),
         Index("ix_posts_watch_created", "watch_id", "created_at"),
+        # A watch's own posts (parody checks read the last 30 days on every ingest):
+        # a few rows, where the index above would scan the whole month.
+        Index(
+            "ix_posts_watch_own_created",
+            "watch_id",
+            "created_at",
+            sqlite_where=text("is_own = 1"),
+            postgresql_where=text("is_own"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(
