@@ -85,12 +85,14 @@ class Runtime:
             return f"error: {type(exc).__name__}"
         return "ok"
 
-    def scheduler_status(self) -> str:
+    def scheduler_status(self, *, database_answers: bool = False) -> str:
+        """A job failing counts; one that failed only because the database was down
+        does not once the database answers again (`database_answers`)."""
         if self.jobs is None:
             return "disabled"
         if not self.jobs.running:
             return "error: not running"
-        failing = self.jobs.failing()
+        failing = self.jobs.failing(database_answers=database_answers)
         if failing:
             job, (since, kind) = min(failing.items(), key=lambda item: item[1][0])
             return f"error: job {job} failing since {since.isoformat()}: {kind}"

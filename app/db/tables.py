@@ -231,3 +231,14 @@ class PollCursor(Base):
     last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(500))
     failures: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SlackInteractionSeen(Base):
+    """A signed Slack interaction already handled, kept while its signature is still
+    within Slack's 5-minute window, so a replayed request is refused on every instance
+    and after a restart."""
+
+    __tablename__ = "slack_interactions_seen"
+
+    signature: Mapped[str] = mapped_column(String(100), primary_key=True)
+    request_ts: Mapped[int] = mapped_column(BigInteger, index=True)

@@ -11,6 +11,8 @@ from typing import Any
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +21,14 @@ DETECT_ALL = "detect_all"
 DELIVER = "deliver"
 POLL = "poll"
 PRUNE = "prune"
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether a job failed because the database could not be reached (it answers
+    again later), rather than for a reason of its own."""
+    if isinstance(exc, OperationalError | InterfaceError | DisconnectionError | PoolTimeout):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 class Jobs:
@@ -35,6 +45,8 @@ class Jobs:
         self._last_run: dict[str, datetime] = {}
         # job id → (first failure of the current run of failures, exception type name)
         self._failing: dict[str, tuple[datetime, str]] = {}
+        # jobs whose latest failure was the database being unavailable
+        self._database_failures: set[str] = set()
         self._lock = threading.Lock()
 
     def add(self, job_id: str, func: Callable[[], Any], seconds: float) -> None:
@@ -48,9 +60,14 @@ class Jobs:
                     since = self._failing.get(job_id, (now, ""))[0]
                     self._failing[job_id] = (since, type(exc).__name__)
                     self._last_run[job_id] = now
+                    if database_unavailable(exc):
+                        self._database_failures.add(job_id)
+                    else:
+                        self._database_failures.discard(job_id)
             else:
                 with self._lock:
                     self._failing.pop(job_id, None)
+                    self._database_failures.discard(job_id)
                     self._last_run[job_id] = datetime.now(UTC)
 
         self._scheduler.add_job(
@@ -87,7 +104,14 @@ class Jobs:
         with self._lock:
             return self._last_run.get(job_id)
 
-    def failing(self) -> dict[str, tuple[datetime, str]]:
-        """Jobs whose latest run raised: id → (failing since, exception type name)."""
+    def failing(self, *, database_answers: bool = False) -> dict[str, tuple[datetime, str]]:
+        """Jobs whose latest run raised: id → (failing since, exception type name).
+        With `database_answers`, jobs that failed only because the database was
+        unavailable are left out: that cause is gone, and readiness should not wait
+        for their next run (hours away for some) to say so."""
         with self._lock:
-            return dict(self._failing)
+            return {
+                job: failure
+                for job, failure in self._failing.items()
+                if not (database_answers and job in self._database_failures)
+            }

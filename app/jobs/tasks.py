@@ -6,6 +6,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+from app.core.channels import masked_spec
 from app.db.repos import outbox as outbox_repo
 from app.db.repos import watches as watches_repo
 from app.db.session import unit_of_work
@@ -123,7 +124,7 @@ def poll_watches(runtime: Runtime) -> int:
             runtime.metrics.posts.labels("duplicate").inc(result.duplicates)
             runtime.metrics.poll_rejected.labels(connector.kind).inc(len(result.rejected))
         except Exception:
-            log.exception("poll of %s for watch %s failed", spec, watch.id)
+            log.exception("poll of %s for watch %s failed", masked_spec(spec), watch.id)
     if accepted:
         runtime.kick_detection()
     return accepted

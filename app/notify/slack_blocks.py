@@ -1,9 +1,10 @@
 """PURE Block Kit renderer: AlertSnapshot → (fallback text, blocks).
 
 Owns how an alert looks in Slack: header, numbers, sample posts, suggested
-engagement (the guidance snapshot), state context and the ack / snooze / resolve
-buttons (action_ids below, value = alert id). Untrusted text (posts, handles,
-watch names) is escaped for mrkdwn and cut to Block Kit's limits.
+engagement (the guidance snapshot), state context, the ack / resolve buttons
+(action_ids below, value = alert id) and the snooze menu (SNOOZE_CHOICES).
+Untrusted text (posts, handles, watch names) is escaped for mrkdwn and cut to
+Block Kit's limits.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ ACTION_ACKNOWLEDGE = "alert_acknowledge"
 ACTION_SNOOZE = "alert_snooze"
 ACTION_RESOLVE = "alert_resolve"
 ACTIONS_BLOCK_ID = "alert_actions"
+# The snooze menu: (minutes, label). An option's value is "<alert id>|<minutes>".
+SNOOZE_CHOICES = ((30, "30 min"), (120, "2 h"), (480, "8 h"), (1440, "24 h"))
+SNOOZE_SEPARATOR = "|"
 
 MAX_BLOCKS = 50
 MAX_HEADER = 150
@@ -111,13 +115,26 @@ def _button(text: str, action_id: str, alert_id: str, style: str | None = None) 
     return button
 
 
+def _snooze_menu(alert_id: str) -> dict[str, Any]:
+    """A menu of snooze durations (Slack sends the chosen option's value)."""
+    return {
+        "type": "static_select",
+        "action_id": ACTION_SNOOZE,
+        "placeholder": _plain("Snooze for…", MAX_BUTTON),
+        "options": [
+            {"text": _plain(label, MAX_BUTTON), "value": f"{alert_id}{SNOOZE_SEPARATOR}{minutes}"}
+            for minutes, label in SNOOZE_CHOICES
+        ],
+    }
+
+
 def _actions(alert: AlertSnapshot) -> dict[str, Any] | None:
     if alert.state is AlertState.RESOLVED:
         return None
     buttons: list[dict[str, Any]] = []
     if alert.state is not AlertState.ACKNOWLEDGED and alert.acknowledged_at is None:
         buttons.append(_button("Acknowledge", ACTION_ACKNOWLEDGE, alert.id, "primary"))
-    buttons.append(_button("Snooze", ACTION_SNOOZE, alert.id))
+    buttons.append(_snooze_menu(alert.id))
     resolve = _button("Resolve", ACTION_RESOLVE, alert.id, "danger")
     resolve["confirm"] = {
         "title": _plain("Resolve this alert?", 100),
