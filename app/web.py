@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from app import __version__
 from app.api import errors
 from app.api.body_limit import BodyLimit
-from app.api.routes import alerts, health, posts, slack, subscriptions, watches
+from app.api.routes import alerts, health, playbooks, posts, slack, subscriptions, watches
 from app.runtime import Runtime
 
 DESCRIPTION = """Crisis-response alerting for communications teams: push posts for a
@@ -42,6 +42,7 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
         alerts.router,
         subscriptions.router,
         slack.router,
+        playbooks.router,
     ):
         app.include_router(router)
     return app
