@@ -156,3 +156,32 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+ABUSIVE = [
+    "You idiots, this is a disgrace",
+    "Useless idiots, worst response ever",
+    "Absolutely awful handling of this, shame on them",
+]
+
+
+@pytest.mark.parametrize(
+    ("texts", "playbook", "share"),
+    [
+        (ABUSIVE, {"negative_surge_offensive"}, 0.667),
+        (NEGATIVE, {"negative_surge_warning", "negative_surge_critical"}, 0.0),
+    ],
+)
+def test_a_negative_wave_heavy_with_abuse_gets_the_offensive_playbook(
+    session_factory, clock, texts, playbook, share
+):
+    wid = _watch(session_factory, clock)
+    books = load_playbooks()
+    _ingest(session_factory, clock, wid, history(clock.now(), days=8), KeywordClassifier())
+    _detect(session_factory, clock, wid, books)
+    clock.advance(timedelta(minutes=1))
+    _ingest(session_factory, clock, wid, burst(clock.now(), 60, texts, "b"), KeywordClassifier())
+    assert _detect(session_factory, clock, wid, books).actions["negative_surge"].startswith("open")
+    alert = _alert(session_factory, wid)
+    assert alert.evidence["offensive_share"] == pytest.approx(share, abs=0.02)
+    assert alert.guidance["playbook"]["id"] in playbook
