@@ -86,11 +86,21 @@ def _line_of(text: str, key: str) -> int | None:
     return text.count("\n", 0, found.start()) + 1 if found else None
 
 
-def _placeholders(template: str) -> set[str]:
+def _template_problem(template: str) -> str | None:
+    """Why a template cannot be filled safely, or None: only known names, no format
+    spec or conversion (a literal brace is written twice: {{ }})."""
     try:
-        return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+        fields = [(n, spec, conv) for _, n, spec, conv in string.Formatter().parse(template)]
     except ValueError as exc:
-        raise ValueError(f"bad template: {exc}") from None
+        return f"bad template: {exc} (write a literal brace twice: {{{{ }}}})"
+    for name, spec, conversion in fields:
+        if name is None:
+            continue
+        if name not in PLACEHOLDERS:
+            return f"unknown placeholder {{{name}}}; use one of {', '.join(sorted(PLACEHOLDERS))}"
+        if spec or conversion:
+            return f"placeholder {{{name}}} takes no format spec or conversion"
+    return None
 
 
 def parse_playbook(text: str, *, file: str, source: str = SHIPPED) -> Playbook:
@@ -109,49 +119,42 @@ def parse_playbook(text: str, *, file: str, source: str = SHIPPED) -> Playbook:
     def fail(key: str, reason: str) -> PlaybookError:
         return PlaybookError(file, reason, line=_line_of(text, key.split(".")[-1]), key=key)
 
-    def text_of(key: str, *, template: bool = False, where: Mapping[str, Any] = data) -> str:
-        if key not in where:
-            return _missing(key)
-        value = where[key]
-        if not isinstance(value, str) or not value.strip():
-            raise fail(key, "must be a non-empty string")
-        if template:
-            try:
-                unknown = _placeholders(value) - PLACEHOLDERS
-            except ValueError as exc:
-                raise fail(key, str(exc)) from None
-            if unknown:
-                raise fail(
-                    key,
-                    f"unknown placeholder {{{sorted(unknown)[0]}}}; "
-                    f"use one of {', '.join(sorted(PLACEHOLDERS))}",
-                )
+    def required(key: str) -> Any:
+        if key not in data:
+            raise PlaybookError(file, "missing (required)", key=key)
+        return data[key]
+
+    def checked(key: str, value: str, template: bool) -> str:
+        problem = _template_problem(value) if template else None
+        if problem:
+            raise fail(key, problem)
         return value.strip()
 
-    def _missing(key: str) -> str:
-        raise PlaybookError(file, "missing (required)", key=key)
+    def text_of(key: str, *, template: bool = False) -> str:
+        value = required(key)
+        if not isinstance(value, str) or not value.strip():
+            raise fail(key, "must be a non-empty string")
+        return checked(key, value, template)
 
     def strings(key: str, *, template: bool = False, minimum: int = 1) -> tuple[str, ...]:
-        if key not in data:
-            _missing(key)
-        value = data[key]
+        value = required(key)
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
             raise fail(key, "must be a list of non-empty strings")
         if len(value) < minimum:
             raise fail(key, f"needs at least {minimum} item(s)")
-        if template:
-            for item in value:
-                unknown = _placeholders(item) - PLACEHOLDERS
-                if unknown:
-                    raise fail(key, f"unknown placeholder {{{sorted(unknown)[0]}}}")
-        return tuple(v.strip() for v in value)
+        return tuple(checked(key, v, template) for v in value)
 
+    known = {
+        "id", "version", "kind", "severity", "title", "headline", "what", "do", "dont",
+        "tell", "holding_statement", "stand_down", "sources", "when",
+    }  # fmt: skip
+    extra = sorted(set(data) - known)
+    if extra:
+        raise fail(extra[0], "not a playbook key (a typo?)")
     pid = text_of("id")
     if not _ID.match(pid):
         raise fail("id", "must be lowercase letters, digits, '_', '-' or '.' (at most 64)")
-    version = data.get("version")
-    if "version" not in data:
-        _missing("version")
+    version = required("version")
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise fail("version", "must be a whole number of at least 1")
     try:
@@ -174,13 +177,6 @@ def parse_playbook(text: str, *, file: str, source: str = SHIPPED) -> Playbook:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
             raise fail(f"when.{key}", "must be a number from 0 to 1")
         when.append((key, float(value)))
-    known = {
-        "id", "version", "kind", "severity", "title", "headline", "what", "do", "dont",
-        "tell", "holding_statement", "stand_down", "sources", "when",
-    }  # fmt: skip
-    extra = sorted(set(data) - known)
-    if extra:
-        raise fail(extra[0], "not a playbook key (a typo?)")
     return Playbook(
         id=pid,
         version=version,

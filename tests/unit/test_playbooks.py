@@ -146,11 +146,16 @@ def test_a_missing_key_is_refused_naming_the_key(tmp_path: Path) -> None:
         ("version = 1", 'version = "one"', "version", "whole number"),
         ('"Whoever runs groundswell for {watch_name}"', '"{watch}"', "tell", "{watch}"),
         ("id = ", "colour = 1\nid = ", "colour", "not a playbook key"),
+        ("stand_down = ", "stand_dwon = ", "stand_dwon", "not a playbook key"),
+        ("(Internal only) Monitoring", "{observed:d} Monitoring", "holding", "no format spec"),
+        ("(Internal only) Monitoring", "{ Monitoring", "holding", "literal brace twice"),
+        ("(Internal only) Monitoring", "{topic.upper} Monitoring", "holding", "unknown"),
     ],
 )
 def test_a_schema_error_names_the_key_and_its_line(old: str, new: str, key: str, reason: str):
     text = shipped_text("channel_silent").replace(old, new)
     line = next(i for i, x in enumerate(text.splitlines(), 1) if x.startswith(key))
+    key = "holding_statement" if key == "holding" else key
     with pytest.raises(PlaybookError) as info:
         parse_playbook(text, file="mine.toml")
     assert (info.value.file, info.value.line, info.value.key) == ("mine.toml", line, key)
