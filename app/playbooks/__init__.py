@@ -4,6 +4,7 @@ the files and hands their text to app.core.playbooks, which parses and validates
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -21,9 +22,9 @@ from app.core.playbooks import (
 SUFFIX = ".toml"
 
 
-def _read(name: str, read_text: object) -> str:
+def _read(name: str, read_text: Callable[[], str]) -> str:
     try:
-        return read_text()  # type: ignore[operator]
+        return read_text()
     except (OSError, UnicodeDecodeError) as exc:
         raise PlaybookError(name, f"cannot read: {exc}") from None
 
