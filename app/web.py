@@ -12,7 +12,7 @@ from fastapi_offline import FastAPIOffline
 from app import __version__
 from app.api import errors
 from app.api.body_limit import BodyLimit
-from app.api.routes import alerts, health, posts, slack, subscriptions, watches
+from app.api.routes import alerts, health, playbooks, posts, slack, subscriptions, watches
 from app.core.normalise import MAX_COUNT
 from app.runtime import Runtime
 
@@ -60,6 +60,7 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
         alerts.router,
         subscriptions.router,
         slack.router,
+        playbooks.router,
     ):
         app.include_router(router)
     fastapi_openapi = app.openapi

@@ -65,7 +65,12 @@ def _detect_chunk(runtime: Runtime, chunk: list[str], *, isolate: bool) -> list[
 
         def one(watch_id: str) -> DetectOutcome:
             return detect_watch(
-                session, watch_id=watch_id, now=now, slack=runtime.slack_target, preloaded=loaded
+                session,
+                watch_id=watch_id,
+                now=now,
+                slack=runtime.slack_target,
+                preloaded=loaded,
+                playbooks=runtime.playbooks,
             )
 
         for watch_id in chunk:

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from app.core.guidance import guidance_for
 from app.core.model import AlertKind, AlertSnapshot, AlertState, Severity
 from app.notify.slack_blocks import (
     ACTION_ACKNOWLEDGE,
@@ -17,6 +16,7 @@ from app.notify.slack_blocks import (
     ACTION_SNOOZE,
     render_alert,
 )
+from tests.playbook_guidance import guidance_for
 
 OPENED = datetime(2026, 11, 24, 13, 0, tzinfo=UTC)
 
