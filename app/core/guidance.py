@@ -9,26 +9,16 @@ the alert, so a later edit of the file never rewrites it. Standard library only.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from app.core.model import AlertKind
+from app.core.numbers import finite as _num
+from app.core.numbers import plain as _fmt
 from app.core.playbooks import Playbook
 
 MISSING = "[n/a]"  # a number a template names that the evidence does not have
 
 _SHARE_LABEL = {AlertKind.NEGATIVE_SURGE: "negative", AlertKind.PARODY_SURGE: "parody"}
-
-
-def _num(value: Any) -> float | None:
-    """A finite number from evidence, or None."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
-def _fmt(value: float) -> str:
-    return str(int(round(value))) if abs(value - round(value)) < 0.05 else f"{value:.1f}"
 
 
 def _numbers(kind: AlertKind, evidence: dict[str, Any]) -> str:

@@ -10,11 +10,12 @@ control characters), ``cut`` / ``cut_mrkdwn`` (Block Kit length limits).
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime
 from typing import Any
 
 from app.core.model import AlertKind, AlertSnapshot
+from app.core.numbers import finite as _num
+from app.core.numbers import plain as _fmt
 
 MAX_POST_CHARS = 280
 
@@ -43,16 +44,6 @@ def cut_mrkdwn(text: str, limit: int) -> str:
     if lt != -1 and ">" not in head[lt:]:
         head = head[:lt]
     return head.rstrip() + "…"
-
-
-def _num(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
-def _fmt(value: float) -> str:
-    return str(int(round(value))) if abs(value - round(value)) < 0.05 else f"{value:.1f}"
 
 
 def _when(value: Any) -> str | None:
