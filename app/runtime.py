@@ -178,7 +178,12 @@ def build_runtime(
         slack,
         webhooks,
         connectors=ConnectorRegistry(
-            allow_private=settings.allow_private_targets, file_root=settings.file_channel_dir
+            allow_private=settings.allow_private_targets,
+            file_root=settings.file_channel_dir,
+            mastodon_token=(
+                settings.mastodon_token.get_secret_value() if settings.mastodon_token else None
+            ),
+            mastodon_token_host=settings.mastodon_token_host,
         ),
     )
     if settings.scheduler_enabled:

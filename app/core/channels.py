@@ -1,10 +1,12 @@
-"""Channel specs a watch can poll: `rss:<feed url>` and `file:<path.jsonl>`."""
+"""Channel specs a watch can poll: `rss:<feed url>`, `file:<path.jsonl>` and
+`mastodon:<instance URL>/tags/TAG` or `/@ACCOUNT` (checked further by the connector)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-KINDS = ("rss", "file")
+KINDS = ("rss", "file", "mastodon")
+USAGE = "use rss:<feed url>, file:<path.jsonl> or mastodon:https://INSTANCE/tags/TAG"
 
 
 class UnknownChannel(ValueError):
@@ -21,7 +23,9 @@ def parse_spec(spec: str) -> tuple[str, str]:
     kind, sep, target = spec.partition(":")
     target = target.strip()
     if not sep or kind not in KINDS or not target:
-        raise UnknownChannel(f"channel {spec!r}: use rss:<feed url> or file:<path.jsonl>")
+        raise UnknownChannel(f"channel {spec!r}: {USAGE}")
     if kind == "rss" and not target.startswith(("http://", "https://")):
         raise UnknownChannel(f"channel {spec!r}: a feed needs an http(s) URL")
+    if kind == "mastodon" and not target.startswith(("http://", "https://")):
+        raise UnknownChannel(f"channel {spec!r}: needs the instance's http(s) URL")
     return kind, target

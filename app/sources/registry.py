@@ -8,25 +8,48 @@ from app.core.channels import parse_spec
 from app.core.ports import SourceConnector
 from app.sources.feed import FeedConnector
 from app.sources.jsonl import JsonlConnector, confine
+from app.sources.mastodon import MastodonConnector, RateGate, parse_target
 
 
 class ConnectorRegistry:
-    """`file_root`: the only directory `file:` channels may read; None turns them off."""
+    """`file_root`: the only directory `file:` channels may read; None turns them off.
+    `mastodon_token` is sent only to `mastodon_token_host` (host[:port] of the instance
+    that issued it). One RateGate per registry: every Mastodon channel on an instance
+    waits out that instance's rate limit together."""
 
-    def __init__(self, *, allow_private: bool, file_root: Path | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        allow_private: bool,
+        file_root: Path | None = None,
+        mastodon_token: str | None = None,
+        mastodon_token_host: str | None = None,
+    ) -> None:
         self._allow_private = allow_private
         self._file_root = file_root
+        self._mastodon_token = mastodon_token
+        self._mastodon_token_host = (mastodon_token_host or "").lower() or None
+        self._mastodon_gate = RateGate()
 
     def check(self, spec: str) -> None:
         """Refuse (UnknownChannel, naming the channel and why) a spec that cannot be
         polled here: an unknown kind, a feed that is not http(s), a file outside the
-        file channel directory. The connector checks the file again on every read."""
+        file channel directory, a Mastodon URL that names no tag or account. The
+        connector checks the file again on every read."""
         kind, target = parse_spec(spec)
         if kind == "file":
             confine(target, self._file_root)
+        elif kind == "mastodon":
+            parse_target(target)
 
     def connector(self, spec: str) -> SourceConnector:
         kind, target = parse_spec(spec)
         if kind == "rss":
             return FeedConnector(target, allow_private=self._allow_private)
+        if kind == "mastodon":
+            host = parse_target(target).host.lower()
+            token = self._mastodon_token if host == self._mastodon_token_host else None
+            return MastodonConnector(
+                target, allow_private=self._allow_private, token=token, gate=self._mastodon_gate
+            )
         return JsonlConnector(target, root=self._file_root)
