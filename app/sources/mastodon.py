@@ -206,6 +206,22 @@ def _wait_until(resp: httpx.Response, now: datetime) -> datetime | None:
     return None
 
 
+def _why(resp: httpx.Response) -> str:
+    """The API's own `{"error": ...}` text, and what to do about a 401."""
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    said = body.get("error") if isinstance(body, dict) else None
+    out = f" ({str(said)[:200]})" if said else ""
+    if resp.status_code == 401:
+        out += (
+            "; this instance wants a token: set GROUNDSWELL_MASTODON_TOKEN and "
+            "GROUNDSWELL_MASTODON_TOKEN_HOST"
+        )
+    return out
+
+
 class RateGate:
     """Per instance host: the time before which it must not be called (from its 429s
     and rate-limit headers). Shared by every Mastodon channel of a process."""
@@ -262,7 +278,7 @@ class MastodonConnector:
             self._gate.close(host, until)
             raise SourceError(f"{self._name()}: HTTP 429, rate limited until {until.isoformat()}")
         if resp.status_code != 200:
-            raise SourceError(f"{self._name()}{path}: HTTP {resp.status_code}")
+            raise SourceError(f"{self._name()}{path}: HTTP {resp.status_code}{_why(resp)}")
         if len(resp.content) > MAX_BYTES:
             raise SourceError(f"{self._name()}{path}: larger than {MAX_BYTES} bytes")
         if resp.headers.get("X-RateLimit-Remaining", "").strip() == "0":

@@ -6,7 +6,8 @@ Shapes and paging follow docs.joinmastodon.org/methods/timelines/ (`GET
 immediately newer than this ID", `limit` default 20 max 40, newest first; 404
 `{"error": "Record not found"}`), docs.joinmastodon.org/methods/accounts/
 (`/api/v1/accounts/lookup?acct=`, `/api/v1/accounts/:id/statuses` with
-`exclude_reblogs`), docs.joinmastodon.org/entities/Status/ (id, uri, url, created_at,
+`exclude_reblogs`; 401 `{"error": "The access token is invalid"}` when the instance
+disabled unauthenticated access), docs.joinmastodon.org/entities/Status/ (id, uri, url, created_at,
 content as HTML, spoiler_text, account{acct, url, followers_count}, replies_count,
 reblogs_count, favourites_count), docs.joinmastodon.org/api/guidelines/ (Link header:
 rel="next" = older with max_id, rel="prev" = newer with min_id) and
@@ -80,8 +81,8 @@ def status(
 
 class FakeMastodon(LocalServer):
     """`tags[name]` and `accounts[acct] = (id, statuses)` are what it serves; set
-    `rate_limited` to answer 429 (with `retry_after` seconds) and `remaining` to the
-    budget it reports; `requests` lists (path, query) of every call."""
+    `rate_limited` to answer 429 (with `retry_after` seconds), `remaining` and
+    `reset_at` to the budget it reports; `requests` lists (path, query) of every call."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -90,8 +91,10 @@ class FakeMastodon(LocalServer):
         self.rate_limited = False
         self.retry_after: int | None = 120
         self.remaining = 299
+        self.reset_at: datetime | None = None  # X-RateLimit-Reset; default 5 minutes on
         self.requests: list[tuple[str, dict[str, list[str]]]] = []
         self.auth: list[str | None] = []
+        self.require_token: str | None = None  # an instance that disabled public timelines
         self._lock = threading.Lock()
 
     @property
@@ -124,7 +127,7 @@ class FakeMastodon(LocalServer):
                 data = json.dumps(body).encode()
                 self.send_response(code)
                 self.send_header("Content-Type", "application/json; charset=utf-8")
-                reset = datetime.now(UTC) + timedelta(minutes=5)
+                reset = fake.reset_at or datetime.now(UTC) + timedelta(minutes=5)
                 self.send_header("X-RateLimit-Limit", "300")
                 self.send_header("X-RateLimit-Remaining", str(max(fake.remaining, 0)))
                 self.send_header("X-RateLimit-Reset", reset.isoformat(timespec="milliseconds"))
@@ -143,6 +146,11 @@ class FakeMastodon(LocalServer):
                 if fake.rate_limited:
                     extra = {"Retry-After": str(fake.retry_after)} if fake.retry_after else {}
                     self._send(429, {"error": "Too many requests"}, extra)
+                    return
+                if fake.require_token and self.headers.get("Authorization") != (
+                    f"Bearer {fake.require_token}"
+                ):
+                    self._send(401, {"error": "The access token is invalid"})
                     return
                 fake.remaining -= 1
                 path = parts.path

@@ -260,3 +260,46 @@ def test_a_bad_mastodon_spec_gets_a_422_naming_the_channel(
     assert r.status_code == 422, r.text
     assert spec.removeprefix("mastodon:") in r.text and why in r.text
     assert r.json()["errors"][0]["field"] == "channels"
+
+
+def test_an_exhausted_budget_stops_paging_and_keeps_what_was_read(
+    session_factory, clock, mastodon
+) -> None:
+    now = clock.now()
+    mastodon.tags["metropolice"] = [status(now - timedelta(minutes=59), "metro police start")]
+    registry = ConnectorRegistry(allow_private=True)
+    spec = f"mastodon:{mastodon.base}/tags/metropolice"
+    wid = _watch(session_factory, clock, registry, spec)
+    _poll(session_factory, clock, registry, wid, spec)
+    burst = [status(now - timedelta(seconds=s), f"metro police {s}", seq=s) for s in range(60)]
+    mastodon.tags["metropolice"] += burst
+    mastodon.remaining = 1  # this page's answer says X-RateLimit-Remaining: 0
+    mastodon.reset_at = now + timedelta(minutes=5)
+    calls = len(mastodon.requests)
+    first = _poll(session_factory, clock, registry, wid, spec)
+    # one page of 40 (the start status again, from the overlap, and 39 new), then stop
+    assert (first.accepted, first.duplicates, len(mastodon.requests) - calls) == (39, 1, 1)
+    again = _poll(session_factory, clock, registry, wid, spec)  # before X-RateLimit-Reset
+    assert again.error and "rate limited until" in again.error
+    mastodon.remaining = 299
+    later = clock.now() + timedelta(minutes=6)
+    assert _poll(session_factory, clock, registry, wid, spec, now=later).accepted == 21
+    assert len(_stored(session_factory, wid)) == 61
+
+
+def test_a_401_says_a_token_is_needed_and_a_404_names_the_tag(
+    session_factory, clock, mastodon
+) -> None:
+    registry = ConnectorRegistry(allow_private=True)
+    spec = f"mastodon:{mastodon.base}/tags/nosuchtag"
+    wid = _watch(session_factory, clock, registry, spec)
+    result = _poll(session_factory, clock, registry, wid, spec)
+    assert "HTTP 404 (Record not found)" in result.error
+    assert "/api/v1/timelines/tag/nosuchtag" in result.error
+    mastodon.require_token = "t0k"
+    mastodon.tags["nosuchtag"] = []
+    result = _poll(session_factory, clock, registry, wid, spec)
+    assert "HTTP 401" in result.error and "GROUNDSWELL_MASTODON_TOKEN" in result.error
+    host = f"127.0.0.1:{mastodon.port}"
+    ok = ConnectorRegistry(allow_private=True, mastodon_token="t0k", mastodon_token_host=host)
+    assert _poll(session_factory, clock, ok, wid, spec).error is None
