@@ -24,7 +24,7 @@ from app.notify.slack import SlackNotifier
 from app.notify.webhooks import WebhookSender
 from app.services.outbound import SlackTarget
 from app.settings import ConfigError, Settings
-from app.sources.registry import ConnectorRegistry
+from app.sources.registry import ConnectorRegistry, bluesky_session
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +184,7 @@ def build_runtime(
                 settings.mastodon_token.get_secret_value() if settings.mastodon_token else None
             ),
             mastodon_token_host=settings.mastodon_token_host,
+            bluesky=bluesky_session(settings),
         ),
     )
     if settings.scheduler_enabled:

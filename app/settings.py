@@ -22,6 +22,7 @@ ENV_PREFIX = "GROUNDSWELL_"
 # Read by the test suite and the CI scripts, not by the service: not "unknown".
 HARNESS_PREFIXES = ("GROUNDSWELL_TEST_", "GROUNDSWELL_CI_")
 SLACK_DEFAULT_API_URL = "https://slack.com/api/"
+BLUESKY_DEFAULT_API_URL = "https://bsky.social"
 PLACEHOLDER_WORDS = ("change-me", "changeme", "placeholder")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DATABASE_BACKENDS = ("sqlite", "postgresql")
@@ -82,6 +83,15 @@ class Settings(BaseSettings):
         default=None,
         validate_default=True,
         description="The instance host the Mastodon token is for; it is sent to no other.",
+    )
+    bluesky_handle: str | None = Field(
+        default=None, description="Bluesky account for bluesky:search (an app password login)."
+    )
+    bluesky_app_password: SecretStr | None = Field(
+        default=None, description="An app password of that account (Settings → App passwords)."
+    )
+    bluesky_api_url: str = Field(
+        default=BLUESKY_DEFAULT_API_URL, description="The account's PDS, which serves the search."
     )
 
     @field_validator("database_url")
@@ -145,6 +155,14 @@ class Settings(BaseSettings):
                 "set GROUNDSWELL_MASTODON_TOKEN_HOST to the instance the token is for "
                 "(it is sent to no other)"
             )
+        return value
+
+    @field_validator("bluesky_api_url")
+    @classmethod
+    def _bluesky_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("bluesky_api_url must be an http(s) URL")
         return value
 
     @field_validator("default_sensitivity")

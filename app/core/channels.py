@@ -1,12 +1,16 @@
 """Channel specs a watch can poll: `rss:<feed url>`, `file:<path.jsonl>` and
-`mastodon:<instance URL>/tags/TAG` or `/@ACCOUNT` (checked further by the connector)."""
+`mastodon:<instance URL>/tags/TAG` or `/@ACCOUNT` (checked further by the connector),
+`bluesky:search`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-KINDS = ("rss", "file", "mastodon")
-USAGE = "use rss:<feed url>, file:<path.jsonl> or mastodon:https://INSTANCE/tags/TAG"
+KINDS = ("rss", "file", "mastodon", "bluesky")
+USAGE = (
+    "use rss:<feed url>, file:<path.jsonl>, mastodon:https://INSTANCE/tags/TAG, "
+    "mastodon:https://INSTANCE/@ACCOUNT or bluesky:search"
+)
 
 
 class UnknownChannel(ValueError):
@@ -28,4 +32,6 @@ def parse_spec(spec: str) -> tuple[str, str]:
         raise UnknownChannel(f"channel {spec!r}: a feed needs an http(s) URL")
     if kind == "mastodon" and not target.startswith(("http://", "https://")):
         raise UnknownChannel(f"channel {spec!r}: needs the instance's http(s) URL")
+    if kind == "bluesky" and target != "search":
+        raise UnknownChannel(f"channel {spec!r}: the Bluesky channel is bluesky:search")
     return kind, target

@@ -23,7 +23,6 @@ without the fields a post needs is skipped and reported; the rest of the page co
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -38,6 +37,7 @@ from app.core.channels import UnknownChannel
 from app.core.model import Author, Fetched, RawPost, Rejected
 from app.core.ports import SourceError
 from app.notify.netguard import UnsafeTarget, check_target
+from app.sources.rategate import RateGate
 
 PAGE_LIMIT = 40  # the API's maximum per page
 MAX_PAGES = 10
@@ -220,24 +220,6 @@ def _why(resp: httpx.Response) -> str:
             "GROUNDSWELL_MASTODON_TOKEN_HOST"
         )
     return out
-
-
-class RateGate:
-    """Per instance host: the time before which it must not be called (from its 429s
-    and rate-limit headers). Shared by every Mastodon channel of a process."""
-
-    def __init__(self) -> None:
-        self._until: dict[str, datetime] = {}
-        self._lock = threading.Lock()
-
-    def closed_until(self, host: str, now: datetime) -> datetime | None:
-        with self._lock:
-            until = self._until.get(host)
-            return until if until is not None and until > now else None
-
-    def close(self, host: str, until: datetime) -> None:
-        with self._lock:
-            self._until[host] = max(until, self._until.get(host, until))
 
 
 class MastodonConnector:
