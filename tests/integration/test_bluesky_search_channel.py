@@ -208,3 +208,15 @@ def test_a_wrong_app_password_marks_the_channel(session_factory, clock, bsky) ->
     result = _poll(session_factory, clock, registry, wid)
     assert "createSession: HTTP 401 (AuthenticationRequired)" in result.error
     assert _cursor(session_factory, wid).failures == 1
+
+
+def test_posts_by_an_own_handle_are_own_posts(session_factory, clock, bsky) -> None:
+    now = clock.now()
+    ours = post(now - timedelta(minutes=2), "Metro Police update", handle="metropolice.bsky.social")
+    theirs = post(now - timedelta(minutes=1), "metro police parody", rkey="p")
+    bsky.posts = [ours, theirs]
+    registry = _registry(bsky)
+    wid = _watch(session_factory, clock, registry, own=["@metropolice.bsky.social"])
+    _poll(session_factory, clock, registry, wid)
+    stored = _stored(session_factory, wid)
+    assert (stored[ours["uri"]].is_own, stored[theirs["uri"]].is_own) == (True, False)

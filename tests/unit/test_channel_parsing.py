@@ -1,4 +1,5 @@
-"""Mastodon specs, snowflake overlap, status HTML and the Status → post mapping."""
+"""Channel parsing: Mastodon specs, snowflake overlap, status HTML, Status → post; Bluesky
+postView → post; the channel settings."""
 
 from __future__ import annotations
 
@@ -111,3 +112,29 @@ def test_a_token_needs_the_host_it_is_for() -> None:
     ok = Settings(mastodon_token="t0ken", mastodon_token_host=" Mastodon.Social ")
     assert ok.mastodon_token_host == "mastodon.social"
     assert "t0ken" not in repr(ok)
+
+
+def test_the_bluesky_api_url_must_be_http() -> None:
+    assert Settings(bluesky_api_url="https://pds.example/").bluesky_api_url == "https://pds.example"
+    with pytest.raises(ValidationError, match="bluesky_api_url"):
+        Settings(bluesky_api_url="pds.example")
+    assert "hunter2" not in repr(Settings(bluesky_app_password="hunter2"))
+
+
+def test_a_bluesky_post_view_becomes_a_post_with_its_sort_time() -> None:
+    from app.sources.bluesky import post_view
+    from tests.fakes.bluesky_api import post
+
+    view = post(
+        AT, "metro police", handle="a.bsky.social", rkey="3kz", indexed_at=AT + timedelta(hours=1)
+    )
+    raw, sort_at = post_view(view)
+    assert raw.external_id == view["uri"] and sort_at == AT  # the earlier of the two times
+    assert raw.url == "https://bsky.app/profile/a.bsky.social/post/3kz"
+    backdated = post(AT - timedelta(days=3), "x", indexed_at=AT)
+    assert post_view(backdated)[1] == AT - timedelta(days=3)
+    del view["author"]
+    with pytest.raises(ValueError, match=r"^author.handle: "):
+        post_view(view)
+    with pytest.raises(ValueError, match=r"^record.createdAt: "):
+        post_view({**post(AT, "x"), "record": {"text": "x", "createdAt": 5}})
