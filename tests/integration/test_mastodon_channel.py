@@ -303,3 +303,21 @@ def test_a_401_says_a_token_is_needed_and_a_404_names_the_tag(
     host = f"127.0.0.1:{mastodon.port}"
     ok = ConnectorRegistry(allow_private=True, mastodon_token="t0k", mastodon_token_host=host)
     assert _poll(session_factory, clock, ok, wid, spec).error is None
+
+
+def test_a_status_dated_ahead_by_a_skewed_clock_is_read_once_its_time_has_come(
+    session_factory, clock, mastodon
+) -> None:
+    now = clock.now()
+    skewed = status(now - timedelta(seconds=30), "metro police skewed")
+    # 15 minutes ahead: past the 10 minutes of skew ingest allows
+    skewed["created_at"] = (now + timedelta(minutes=15)).isoformat().replace("+00:00", "Z")
+    mastodon.tags["metropolice"] = [skewed]  # its id is from when the instance got it
+    registry = ConnectorRegistry(allow_private=True)
+    spec = f"mastodon:{mastodon.base}/tags/metropolice"
+    wid = _watch(session_factory, clock, registry, spec)
+    first = _poll(session_factory, clock, registry, wid, spec)
+    assert first.accepted == 0 and [r.field for r in first.rejected] == ["created_at"]
+    later = _poll(session_factory, clock, registry, wid, spec, now=now + timedelta(minutes=6))
+    assert later.accepted == 1  # the overlap reads it again
+    assert list(_stored(session_factory, wid)) == [skewed["uri"]]
