@@ -11,7 +11,9 @@ status that federates late gets an id from its (older) creation time, so it can 
 below a cursor already passed (mastodon PR #5260). Each poll therefore starts OVERLAP
 before the cursor (`min_id` = the cursor's time minus OVERLAP, as a snowflake) and
 pages forward until an empty page or MAX_PAGES; ingest drops what it already has (the
-post's key is the status `uri`, the same on every instance). A cursor that is not a
+post's key is the status `uri`, the same on every instance). When more than
+OVERLAP_PAGES pages lie in that window, the rest of it is skipped for the statuses after
+the cursor, so a busy tag still moves on. A cursor that is not a
 Mastodon snowflake (other servers) is used as it is, without overlap.
 
 Rate limits: a 429 (or an earlier `X-RateLimit-Remaining: 0`) raises SourceError with
@@ -22,6 +24,7 @@ without the fields a post needs is skipped and reported; the rest of the page co
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,6 +44,7 @@ from app.sources.rategate import RateGate
 
 PAGE_LIMIT = 40  # the API's maximum per page
 MAX_PAGES = 10
+OVERLAP_PAGES = 5  # at most this many pages re-read below the cursor, so a poll moves on
 OVERLAP = timedelta(minutes=10)
 MAX_BYTES = 5_000_000
 _SNOWFLAKE_EPOCH_MS = 1_483_228_800_000  # 2017-01-01: older numbers are not snowflakes
@@ -206,15 +210,15 @@ def _wait_until(resp: httpx.Response, now: datetime) -> datetime | None:
     return None
 
 
-def _why(resp: httpx.Response) -> str:
+def _why(status_code: int, body: bytes | bytearray) -> str:
     """The API's own `{"error": ...}` text, and what to do about a 401."""
     try:
-        body = resp.json()
+        answer = json.loads(body)
     except ValueError:
-        body = None
-    said = body.get("error") if isinstance(body, dict) else None
+        answer = None
+    said = answer.get("error") if isinstance(answer, dict) else None
     out = f" ({str(said)[:200]})" if said else ""
-    if resp.status_code == 401:
+    if status_code == 401:
         out += (
             "; this instance wants a token: set GROUNDSWELL_MASTODON_TOKEN and "
             "GROUNDSWELL_MASTODON_TOKEN_HOST"
@@ -252,7 +256,14 @@ class MastodonConnector:
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
         try:
-            resp = client.get(f"{self.target.base}{path}", params=params, headers=headers)
+            with client.stream(
+                "GET", f"{self.target.base}{path}", params=params, headers=headers
+            ) as resp:
+                body = bytearray()
+                for chunk in resp.iter_bytes():
+                    body += chunk
+                    if len(body) > MAX_BYTES:
+                        raise SourceError(f"{self._name()}{path}: larger than {MAX_BYTES} bytes")
         except httpx.HTTPError as exc:
             raise SourceError(f"{self._name()}: {exc}") from exc
         if resp.status_code == 429:
@@ -260,13 +271,13 @@ class MastodonConnector:
             self._gate.close(host, until)
             raise SourceError(f"{self._name()}: HTTP 429, rate limited until {until.isoformat()}")
         if resp.status_code != 200:
-            raise SourceError(f"{self._name()}{path}: HTTP {resp.status_code}{_why(resp)}")
-        if len(resp.content) > MAX_BYTES:
-            raise SourceError(f"{self._name()}{path}: larger than {MAX_BYTES} bytes")
+            raise SourceError(
+                f"{self._name()}{path}: HTTP {resp.status_code}{_why(resp.status_code, body)}"
+            )
         if resp.headers.get("X-RateLimit-Remaining", "").strip() == "0":
             self._gate.close(host, _wait_until(resp, now) or now + timedelta(minutes=5))
         try:
-            return resp.json()
+            return json.loads(body)
         except ValueError as exc:
             raise SourceError(f"{self._name()}{path}: not JSON") from exc
 
@@ -321,4 +332,6 @@ class MastodonConnector:
                 if not ids or min_id is None or self._gate.closed_until(self.target.host, now):
                     break  # caught up, first poll (newest page only), or out of budget
                 min_id = max(ids, key=id_key)
+                if cursor and page_no >= OVERLAP_PAGES and id_key(min_id) < id_key(cursor):
+                    min_id = cursor  # a window too busy to re-read whole: go on from the cursor
         return Fetched(posts, newest, rejected)

@@ -321,3 +321,34 @@ def test_a_status_dated_ahead_by_a_skewed_clock_is_read_once_its_time_has_come(
     later = _poll(session_factory, clock, registry, wid, spec, now=now + timedelta(minutes=6))
     assert later.accepted == 1  # the overlap reads it again
     assert list(_stored(session_factory, wid)) == [skewed["uri"]]
+
+
+def test_a_busy_overlap_window_does_not_stall_the_channel(session_factory, clock, mastodon) -> None:
+    now = clock.now()
+    mastodon.tags["metropolice"] = [status(now - timedelta(minutes=1), "metro police first")]
+    registry = ConnectorRegistry(allow_private=True)
+    spec = f"mastodon:{mastodon.base}/tags/metropolice"
+    wid = _watch(session_factory, clock, registry, spec)
+    _poll(session_factory, clock, registry, wid, spec)
+    # 500 statuses federate late into the 10 minutes before the cursor: more than a
+    # poll's 10 pages of 40, so re-reading them all would never reach the new ones
+    late = [status(now - timedelta(minutes=9), f"metro police late {n}", seq=n) for n in range(500)]
+    new = [status(now - timedelta(seconds=s), f"metro police new {s}", seq=s) for s in range(50)]
+    mastodon.tags["metropolice"] += late + new
+    result = _poll(session_factory, clock, registry, wid, spec)
+    stored = _stored(session_factory, wid)
+    assert all(s["uri"] in stored for s in new)
+    assert result.accepted == 200 + 50  # five pages of the late ones, then on from the cursor
+
+
+def test_a_page_over_the_size_cap_fails_the_poll_not_the_process(
+    session_factory, clock, mastodon
+) -> None:
+    huge = status(clock.now() - timedelta(minutes=1), "metro police " + "x" * 5_100_000)
+    mastodon.tags["metropolice"] = [huge]
+    registry = ConnectorRegistry(allow_private=True)
+    spec = f"mastodon:{mastodon.base}/tags/metropolice"
+    wid = _watch(session_factory, clock, registry, spec)
+    result = _poll(session_factory, clock, registry, wid, spec)
+    assert result.error and "larger than 5000000 bytes" in result.error
+    assert _cursor(session_factory, wid, spec).cursor is None
