@@ -17,6 +17,7 @@ the firehose (Jetstream) is the live path (not built yet)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Sequence
@@ -34,6 +35,7 @@ from app.sources.rategate import RateGate
 log = logging.getLogger(__name__)
 
 PAGE_LIMIT = 100
+MAX_BYTES = 10_000_000
 MAX_PAGES = 5
 OVERLAP = timedelta(minutes=10)
 FIRST_LOOKBACK = timedelta(hours=1)
@@ -179,18 +181,24 @@ class BlueskySearchConnector:
         until = self._gate.closed_until(host, now)
         if until is not None:
             raise SourceError(f"bluesky search: rate limited until {until.isoformat()}")
-        resp = None
+        resp, body = None, bytearray()
         for renew in (False, True):
             token = self._session.token(client, renew=renew)
             try:
-                resp = client.get(
+                with client.stream(
+                    "GET",
                     self._session.api_url + SEARCH,
                     params=params,
                     headers={"Authorization": f"Bearer {token}"},
-                )
+                ) as resp:
+                    body = bytearray()
+                    for chunk in resp.iter_bytes():
+                        body += chunk
+                        if len(body) > MAX_BYTES:
+                            raise SourceError(f"bluesky search: larger than {MAX_BYTES} bytes")
             except httpx.HTTPError as exc:
                 raise SourceError(f"bluesky search: {exc}") from exc
-            expired = resp.status_code == 400 and "ExpiredToken" in resp.text
+            expired = resp.status_code == 400 and b"ExpiredToken" in body
             if resp.status_code != 401 and not expired:
                 break
         assert resp is not None
@@ -199,11 +207,12 @@ class BlueskySearchConnector:
             self._gate.close(host, until)
             raise SourceError(f"bluesky search: HTTP 429, rate limited until {until.isoformat()}")
         if resp.status_code != 200:
-            raise SourceError(f"bluesky search: HTTP {resp.status_code} ({resp.text[:200]})")
+            said = bytes(body[:200]).decode("utf-8", "replace")
+            raise SourceError(f"bluesky search: HTTP {resp.status_code} ({said})")
         if resp.headers.get("RateLimit-Remaining", "").strip() == "0":
             self._gate.close(host, _wait_until(resp, now))
         try:
-            return resp.json()
+            return json.loads(body)
         except ValueError as exc:
             raise SourceError("bluesky search: not JSON") from exc
 
