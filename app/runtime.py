@@ -22,6 +22,7 @@ from app.metrics import Metrics
 from app.ml.artifacts import ModelArtifactError, default_models_root, load_classifier
 from app.notify.slack import SlackNotifier
 from app.notify.webhooks import WebhookSender
+from app.playbooks import PlaybookError, PlaybookSet, load_playbooks, shipped_playbooks
 from app.services.outbound import SlackTarget
 from app.settings import ConfigError, Settings
 from app.sources.registry import ConnectorRegistry, bluesky_session
@@ -45,6 +46,7 @@ class Runtime:
     slack: SlackPort | None
     webhooks: WebhookPort
     jobs: Jobs | None = None
+    playbooks: PlaybookSet = field(default_factory=shipped_playbooks)
     metrics: Metrics = field(default_factory=Metrics)
     connectors: ConnectorRegistry = field(
         default_factory=lambda: ConnectorRegistry(allow_private=False)
@@ -85,12 +87,14 @@ class Runtime:
             return f"error: {type(exc).__name__}"
         return "ok"
 
-    def scheduler_status(self) -> str:
+    def scheduler_status(self, *, database_answers: bool = False) -> str:
+        """A job failing counts; one that failed only because the database was down
+        does not once the database answers again (`database_answers`)."""
         if self.jobs is None:
             return "disabled"
         if not self.jobs.running:
             return "error: not running"
-        failing = self.jobs.failing()
+        failing = self.jobs.failing(database_answers=database_answers)
         if failing:
             job, (since, kind) = min(failing.items(), key=lambda item: item[1][0])
             return f"error: job {job} failing since {since.isoformat()}: {kind}"
@@ -137,6 +141,13 @@ def load_model(settings: Settings) -> Classifier:
         raise ConfigError("GROUNDSWELL_MODEL_DIR", str(exc)) from None
 
 
+def load_playbook_files(settings: Settings) -> PlaybookSet:
+    try:
+        return load_playbooks(settings.playbook_dir)
+    except PlaybookError as exc:
+        raise ConfigError("GROUNDSWELL_PLAYBOOK_DIR", str(exc)) from None
+
+
 def build_runtime(
     settings: Settings,
     *,
@@ -149,6 +160,7 @@ def build_runtime(
     The model is checked before the database is touched; ConfigError says what is wrong."""
     if classifier is None:
         classifier = load_model(settings)
+    playbooks = load_playbook_files(settings)  # a bad file refuses the start, like the model
     engine = open_database(settings, migrate=settings.migrate_on_start)
     factory = make_session_factory(engine)
     clock = clock or SystemClock()
@@ -177,6 +189,7 @@ def build_runtime(
         classifier,
         slack,
         webhooks,
+        playbooks=playbooks,
         connectors=ConnectorRegistry(
             allow_private=settings.allow_private_targets,
             file_root=settings.file_channel_dir,

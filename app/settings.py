@@ -68,6 +68,11 @@ class Settings(BaseSettings):
         default=None,
         description="The only directory `file:` channels may read; unset = file channels off.",
     )
+    playbook_dir: Path | None = Field(
+        default=None,
+        description="Directory of the organisation's own playbooks (*.toml): same id "
+        "replaces a shipped one, a new id adds; unset = the shipped playbooks only.",
+    )
     default_sensitivity: str = "medium"
     migrate_on_start: bool = True
     log_level: str = "INFO"
@@ -132,7 +137,14 @@ class Settings(BaseSettings):
             raise ValueError("slack_api_url must be an http(s) URL")
         return value if value.endswith("/") else value + "/"
 
-    @field_validator("file_channel_dir", "model_dir", mode="before")
+    @field_validator("playbook_dir")
+    @classmethod
+    def _playbook_dir_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError(f"playbook_dir {str(value)!r} is not an existing directory")
+        return value
+
+    @field_validator("file_channel_dir", "model_dir", "playbook_dir", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

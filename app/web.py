@@ -4,18 +4,34 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from app import __version__
 from app.api import errors
 from app.api.body_limit import BodyLimit
-from app.api.routes import alerts, health, posts, slack, subscriptions, watches
+from app.api.routes import alerts, health, playbooks, posts, slack, subscriptions, watches
+from app.core.normalise import MAX_COUNT
 from app.runtime import Runtime
 
 DESCRIPTION = """Crisis-response alerting for communications teams: push posts for a
 watch, read labelled posts and alerts, act on alerts, subscribe webhooks.
 Every `/api/v1` route needs `Authorization: Bearer <key>`."""
+
+
+def _exact_counts(node: Any) -> Any:
+    """FastAPI's OpenAPI model holds `maximum` as a float, and float(2**63-1) is 2**63:
+    put the exact integer back so a client reading the schema sees the real bound."""
+    if isinstance(node, dict):
+        return {
+            k: MAX_COUNT if k == "maximum" and v == float(MAX_COUNT) else _exact_counts(v)
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_exact_counts(v) for v in node]
+    return node
 
 
 def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
@@ -29,7 +45,9 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
             if manage_runtime:
                 runtime.stop()
 
-    app = FastAPI(
+    # /docs and /redoc load Swagger UI and ReDoc from the package, not from a CDN, so
+    # they work on a network without internet access.
+    app = FastAPIOffline(
         title="groundswell", version=__version__, description=DESCRIPTION, lifespan=lifespan
     )
     app.state.runtime = runtime
@@ -42,6 +60,15 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
         alerts.router,
         subscriptions.router,
         slack.router,
+        playbooks.router,
     ):
         app.include_router(router)
+    fastapi_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = _exact_counts(fastapi_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

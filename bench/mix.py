@@ -27,7 +27,7 @@ on watches whose usual negative share (--base-share) is high.  Measured on
 seeds 10-12 at medium, episodes caught within 30 min, main -> count reading:
 usual 15 % 201/201 -> 201/201; 30 % 202/204 -> 202/204; 50 % 7/210 ->
 152/210; 70 % 0/215 -> 75/215 (a wave must bring the share to 82 % there,
-i.e. volume x2.6 or more; detect.COUNT_MIN_ODDS); false share alerts a week
+i.e. volume x2.6 or more; share_detect.COUNT_MIN_ODDS); false share alerts a week
 per watch (mean, worst) 0.70, 1.40 -> 0.70, 1.40; 0.29, 1.01 -> 0.30, 1.01;
 0.14, 0.63 -> 0.15, 0.76; 0.08, 0.13 -> 0.12, 0.25.
 

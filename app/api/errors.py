@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
 
 from app.core.lifecycle import CommandInvalid, TransitionRefused
+from app.core.normalise import NO_NUL, NUL_REASON
 from app.services.alerts import AlertNotFound
 from app.services.ingest import BatchRejected
 from app.services.subscriptions import SubscriptionInvalid
@@ -64,6 +65,8 @@ def _error(e: dict[str, Any], doc: object) -> dict[str, str]:
         # FastAPI hands the raw bytes on when the Content-Type is not JSON.
         raw = isinstance(e.get("input"), bytes | bytearray)
         return {"field": "body", "reason": NOT_JSON if raw else "must be a JSON object"}
+    if kind == "string_pattern_mismatch" and (e.get("ctx") or {}).get("pattern") == NO_NUL:
+        reason = NUL_REASON
     return {"field": _loc(loc), "reason": reason}
 
 

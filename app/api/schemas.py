@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
 from app.core.normalise import (
     CHANNEL_NAME,
     MAX_CHANNEL_CHARS,
+    MAX_COUNT,
     MAX_HANDLE_CHARS,
     MAX_ID_CHARS,
     MAX_TEXT_CHARS,
+    NO_NUL,
 )
 
 T = TypeVar("T")
+# Every string that is stored refuses NUL (PostgreSQL text cannot hold it) and every
+# count is at most 2**63-1 (bigint); stated in the schema so clients and fuzzers see it.
+Entry = Annotated[str, Field(max_length=1000, pattern=NO_NUL)]
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
 Sensitivity = Literal["low", "medium", "high"]
 PageSeverity = Literal["info", "warning", "critical"]
 TOPIC_DOC = "what the holding statement names (e.g. 'the Eastside road works'); default: the name"
@@ -32,32 +38,35 @@ class Page(BaseModel, Generic[T]):
 
 class WatchCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200)
-    terms: list[str] = Field(default_factory=list, max_length=200)
-    own_handles: list[str] = Field(default_factory=list, max_length=50)
+    name: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
+    terms: list[Entry] = Field(default_factory=list, max_length=200)
+    own_handles: list[Entry] = Field(default_factory=list, max_length=50)
     sensitivity: Sensitivity | None = Field(
         default=None, description="default: the server's GROUNDSWELL_DEFAULT_SENSITIVITY"
     )
-    slack_channel: str | None = Field(default=None, max_length=100)
-    channels: list[str] = Field(default_factory=list, max_length=20)
-    topic: str | None = Field(default=None, max_length=200, description=TOPIC_DOC)
+    slack_channel: str | None = Field(default=None, max_length=100, pattern=NO_NUL)
+    channels: list[Entry] = Field(default_factory=list, max_length=20)
+    topic: str | None = Field(default=None, max_length=200, pattern=NO_NUL, description=TOPIC_DOC)
     page_min_severity: PageSeverity = Field(default="warning", description=PAGE_DOC)
     quiet_slack_channel: str | None = Field(
-        default=None, max_length=100, description="Slack channel for alerts that do not page"
+        default=None,
+        max_length=100,
+        pattern=NO_NUL,
+        description="Slack channel for alerts that do not page",
     )
 
 
 class WatchUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    terms: list[str] | None = Field(default=None, max_length=200)
-    own_handles: list[str] | None = Field(default=None, max_length=50)
+    name: str | None = Field(default=None, min_length=1, max_length=200, pattern=NO_NUL)
+    terms: list[Entry] | None = Field(default=None, max_length=200)
+    own_handles: list[Entry] | None = Field(default=None, max_length=50)
     sensitivity: Sensitivity | None = None
-    slack_channel: str | None = Field(default=None, max_length=100)
-    channels: list[str] | None = Field(default=None, max_length=20)
-    topic: str | None = Field(default=None, max_length=200, description=TOPIC_DOC)
+    slack_channel: str | None = Field(default=None, max_length=100, pattern=NO_NUL)
+    channels: list[Entry] | None = Field(default=None, max_length=20)
+    topic: str | None = Field(default=None, max_length=200, pattern=NO_NUL, description=TOPIC_DOC)
     page_min_severity: PageSeverity | None = Field(default=None, description=PAGE_DOC)
-    quiet_slack_channel: str | None = Field(default=None, max_length=100)
+    quiet_slack_channel: str | None = Field(default=None, max_length=100, pattern=NO_NUL)
 
 
 class WatchRead(BaseModel):
@@ -85,21 +94,21 @@ class ChannelHealth(BaseModel):
 
 
 class AuthorIn(BaseModel):
-    handle: str = Field(min_length=1, max_length=MAX_HANDLE_CHARS)
-    followers: int | None = Field(default=None, ge=0)
+    handle: str = Field(min_length=1, max_length=MAX_HANDLE_CHARS, pattern=NO_NUL)
+    followers: Count | None = None
 
 
 class MetricsIn(BaseModel):
-    likes: int = Field(default=0, ge=0)
-    shares: int = Field(default=0, ge=0)
-    replies: int = Field(default=0, ge=0)
+    likes: Count = 0
+    shares: Count = 0
+    replies: Count = 0
 
 
 class PostIn(BaseModel):
     """Parsed here for the 422 and the OpenAPI schema; every post, pushed or polled, then
     passes the same rules in core.normalise.checked_post (the limits come from there)."""
 
-    external_id: str = Field(min_length=1, max_length=MAX_ID_CHARS)
+    external_id: str = Field(min_length=1, max_length=MAX_ID_CHARS, pattern=NO_NUL)
     text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
     created_at: datetime
     url: AnyHttpUrl | None = None
@@ -168,7 +177,7 @@ class AlertCommand(BaseModel):
     """acknowledge / resolve: who did it."""
 
     model_config = ConfigDict(extra="forbid")
-    by: str = Field(min_length=1, max_length=200)
+    by: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
 
 
 class SnoozeCommand(AlertCommand):
@@ -180,7 +189,7 @@ class SnoozeCommand(AlertCommand):
 class SubscriptionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     url: AnyHttpUrl
-    events: list[str] = Field(min_length=1, max_length=10)
+    events: list[Entry] = Field(min_length=1, max_length=10)
 
 
 class SubscriptionRead(BaseModel):

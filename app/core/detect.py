@@ -29,7 +29,8 @@ volume_surge    all posts in the newest bucket, the last hour or the last
 negative_surge  the SHARE of negative (parody) posts in the last 5, 15 or 30
 parody_surge    minutes above its usual share (``share_baseline.ShareBaseline``) by
                 ``share_threshold`` standard deviations, AND a rise of the
-                crisis size, judged two ways (either will do):
+                crisis size, judged two ways (either will do; the rules and
+                their constants live in ``app.core.share_detect``):
                   share: at least ``SHARE_MIN_RATIO`` x the usual share, and
                     ``min_excess`` label posts above that share of the window;
                   count: at least ``COUNT_MIN_RATIO`` x the label posts usual
@@ -40,7 +41,7 @@ parody_surge    minutes above its usual share (``share_baseline.ShareBaseline``)
                 whose usual share is high (at 50 % no share can reach 1.8x).
                 The 5- and 15-minute windows count only
                 when the previous closed bucket also scored over the bar
-                (any window; see SHARE_PERSIST below).  A surge of positive or
+                (any window; see ``share_detect.SHARE_PERSIST``).  A surge of positive or
                 neutral posts lowers these shares, so it cannot fire them, and
                 the usual share is learnt from ordinary-volume buckets only
                 (ORDINARY_RATIO), so it cannot teach them either.
@@ -75,6 +76,7 @@ from app.core.baseline import (
 from app.core.model import AlertKind, BucketCounts, Spike
 from app.core.presets import PRESETS, SHARE_KINDS, Preset
 from app.core.share_baseline import ShareBaseline
+from app.core.share_detect import judge_share
 
 BUCKET = timedelta(minutes=5)
 # 2: the 6-hour volume window became 12 hours; share rho learnt only where
@@ -108,54 +110,8 @@ HABITUATION_DECAY = math.log(2.0) / (HABITUATION_DAYS * BUCKETS_PER_DAY)  # per 
 # others.  Habituation, in contrast, is never worse on any DEV series and
 # better on three: bench/nab.py --loo prints the ablation (medium: AAPL 92.2
 # vs 88.8 without it, AMZN 86.6 vs 82.5, CVS 89.7 vs 87.8, CRM and FB equal).)
-# A negative (parody) surge means the label's share has risen by at least
-# SHARE_MIN_RATIO -- the crisis pattern (15 % usual -> 30-60 %), not a drift.
-# On a big watch a 15 -> 25 % wobble is statistically clear but is not that
-# pattern; in bench/mix.py such drifts were a third of the false alerts.  It
-# is 1.8, not 2: an episode whose true share is 30 % shows 25-29 % in its
-# first half hour about half the time, and a cliff at exactly 2 x missed
-# those (bench/mix.py medium, seeds 7-9, share_threshold 3.1 with the short
-# share quiet period: 2.0 -> 160/173, 1.8 -> 163/173; 1.7 caught no more and
-# cried wolf more often).
-# (The volume bar, Preset.min_ratio, stays 1.5.)
-SHARE_MIN_RATIO = 1.8
-# The count reading of the same rise (issue #24 item 12).  A share tops out at
-# 1 / usual share: where half the posts are usually negative (a police force,
-# or any watch while the labels over-call negative) only a >90 % wave passed
-# SHARE_MIN_RATIO, so 104 negative posts of 125 in an hour where ~7 posts were
-# usual opened no negative alert.  Counted against the label posts that are
-# usual for the window (the volume baseline's expected posts x the usual
-# share), that wave is 30x.  So a window also qualifies when its label posts
-# are at least COUNT_MIN_RATIO x that usual count (a wave: three times the
-# usual number of negative posts) AND the label's odds o / (n - o) are at
-# least COUNT_MIN_ODDS x the usual odds (the mix tilted: the odds doubled, which
-# is what SHARE_MIN_RATIO means at the usual 15 %: 15 -> 27 %; at a usual 50 %
-# it asks for 67 %, at 70 % for 82 %), with min_excess posts above both
-# expectations, and the share test (z over share_threshold) as ever.  Without
-# the odds bar a busy hour with a slightly darker mix (15 -> 23 % at 3.8x
-# volume) counted as a negative wave.  Chosen on bench/mix.py medium, seeds
-# 7-9, as the most sensitive pair of round values (ratio 1.8 / 2.5 / 3 / 4 / 5
-# x odds 0 / 1.5 / 2 / 2.5 / 3) that added no false share alert there (ratio
-# 1.8 without the odds bar: false negative_surge 0.55 -> 0.60 a week, worst
-# watch 1.02 -> 1.14); at the usual 15 % the share reading decides nearly
-# everything, so the figures stay those of #17 (see the commit message).
-COUNT_MIN_RATIO = 3.0
-COUNT_MIN_ODDS = 2.0
-# Persistence: a share window shorter than half an hour -- the 5- and 15-minute
-# windows, SHARE_SCALES[:SHARE_PERSIST] -- fires only if the previous closed
-# bucket's best qualifying score (any window) was also over share_threshold:
-# "two consecutive evaluations".  A real negative episode holds for an hour or
-# more, so this costs one evaluation (in the service the peek 2-4 minutes into
-# the next bucket; median delay 5 -> 10-12 min in bench/mix.py, inside the
-# 30-minute target), while one- or two-bucket blips of binomial noise (16
-# negative posts among 41 at a 15 % share, then back to normal) made most
-# false share alerts: at medium 71 of 83 false negative_surge openings came
-# from the 5- and 15-minute windows.  The 30-minute window (six buckets) is
-# not gated: it already integrates half an hour, and gating it too delayed the
-# slow, low-count episodes past the 30-minute mark (151 instead of 155 of 173
-# caught at medium).  Gating only the 5-minute window left the worst watch at
-# 1.52 false share alerts/week (target <= 1).
-SHARE_PERSIST = 2
+# The share rules (SHARE_MIN_RATIO, COUNT_MIN_RATIO, COUNT_MIN_ODDS,
+# SHARE_PERSIST) and why they are what they are: app.core.share_detect.
 # The usual label share (and its noise) is learnt only from buckets with
 # ordinary volume: at most ORDINARY_RATIO x expected (+1 post), the same 1.5
 # as the presets' volume bar but fixed here, because baselines must not
@@ -354,39 +310,11 @@ class WatchDetector:
             lab = float(lab) if lab > 0 else 0.0
             ssums = [sb.window(i, lab, tot_for_share) for i in range(len(SHARE_SCALES))]
             rhos = [sb.rho(i) for i in range(len(SHARE_SCALES))]
-            share_state.append((sb, lab, ssums, rhos, 0.0))
             p = sb.share()
             sfall = fallback or sb.tot < MIN_SHARE_POSTS
             sthr = pr.share_threshold * (FALLBACK_FACTOR if sfall else 1.0)
-            if ssums[-1][0] <= 0.0:
-                continue  # no label post in the longest window: nothing to test
-            sbest: tuple[float, int, float, float, float, str] | None = None
-            top = 0.0  # best qualifying score of this evaluation (for persistence)
-            for i, (o, n) in enumerate(ssums):
-                ex = n * p  # label posts the usual share predicts among these posts
-                ve = sb.expected_posts(i, e1)  # posts usual for the window
-                ec = ve * p  # label posts usual for the window
-                by_share = o >= SHARE_MIN_RATIO * ex and o - ex >= pr.min_excess
-                by_count = (
-                    o >= COUNT_MIN_RATIO * ec
-                    and o - (ec if ec > ex else ex) >= pr.min_excess
-                    and (n - o) * p * COUNT_MIN_ODDS <= o * (1.0 - p)
-                )
-                if not (by_share or by_count):
-                    continue
-                z = ShareBaseline.score(o, n, p, rhos[i])
-                if z > top:
-                    top = z
-                if z < sthr or (i < SHARE_PERSIST and sb.last_score < sthr):
-                    continue  # below the bar, or a short-window blip that did not persist
-                if sbest is None or z > sbest[0]:
-                    rule = (
-                        "share and count"
-                        if by_share and by_count
-                        else ("share" if by_share else "count")
-                    )
-                    sbest = (z, SHARE_SCALES[i], o, n, ve, rule)
-            share_state[-1] = (sb, lab, ssums, rhos, top)
+            sbest, top = judge_share(sb, ssums, rhos, p, e1, sthr, pr.min_excess)
+            share_state.append((sb, lab, ssums, rhos, top))
             if sbest is not None:
                 z, k, o, n, ve, rule = sbest
                 wave = sb.wave_started(sec, lab, e1 * p)

@@ -21,6 +21,11 @@ MAX_HANDLE_CHARS = 200
 MAX_URL_CHARS = 2000
 MAX_CHANNEL_CHARS = 50
 CHANNEL_NAME = r"^[A-Za-z0-9_.\-]+$"
+# Counts are stored as 64-bit integers (PostgreSQL bigint, SQLite INTEGER, orjson).
+MAX_COUNT = 2**63 - 1
+# No NUL character: PostgreSQL text cannot hold one. As a pattern for the API schema.
+NO_NUL = r"^[^\x00]*$"
+NUL_REASON = "must not contain the NUL character (\\u0000)"
 MAX_FUTURE_SKEW = timedelta(minutes=10)
 _CHANNEL = re.compile(CHANNEL_NAME)
 
@@ -37,7 +42,8 @@ class InvalidPost(ValueError):
 def normalise_text(text: str) -> str:
     """NFC, no control characters, whitespace folded to single spaces, trimmed."""
     text = unicodedata.normalize("NFC", text)
-    text = "".join(ch if ch.isprintable() or ch.isspace() else " " for ch in text)
+    if not text.isprintable():  # most posts are: skip the walk over every character
+        text = "".join(ch if ch.isprintable() or ch.isspace() else " " for ch in text)
     return _WS.sub(" ", text).strip()
 
 
@@ -79,7 +85,7 @@ def checked_text(text: str) -> str:
 
 
 def _whole(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT
 
 
 def checked_url(url: object) -> str | None:
@@ -113,6 +119,8 @@ def checked_post(post: RawPost, now: datetime, max_age: timedelta | None = None)
     if not isinstance(ext, str) or not ext.strip():
         raise InvalidPost("external_id", "is empty" if ext in ("", None) else "must be a string")
     ext = ext.strip()
+    if "\x00" in ext:
+        raise InvalidPost("external_id", NUL_REASON)
     if len(ext) > MAX_ID_CHARS:
         raise InvalidPost("external_id", f"is longer than {MAX_ID_CHARS} characters")
     handle, followers = post.author.handle, post.author.followers
@@ -122,8 +130,10 @@ def checked_post(post: RawPost, now: datetime, max_age: timedelta | None = None)
         raise InvalidPost("author.handle", "is empty")
     if len(handle) > MAX_HANDLE_CHARS:
         raise InvalidPost("author.handle", f"is longer than {MAX_HANDLE_CHARS} characters")
+    if "\x00" in handle:
+        raise InvalidPost("author.handle", NUL_REASON)
     if followers is not None and not _whole(followers):
-        raise InvalidPost("author.followers", "must be a whole number >= 0")
+        raise InvalidPost("author.followers", f"must be a whole number from 0 to {MAX_COUNT}")
     if not isinstance(post.text, str):
         raise InvalidPost("text", "must be a string")
     if not isinstance(post.created_at, datetime):
@@ -134,7 +144,7 @@ def checked_post(post: RawPost, now: datetime, max_age: timedelta | None = None)
     if not isinstance(post.metrics, Mapping) or not all(
         isinstance(k, str) and _whole(v) for k, v in post.metrics.items()
     ):
-        raise InvalidPost("metrics", "must map names to whole numbers >= 0")
+        raise InvalidPost("metrics", f"must map names to whole numbers from 0 to {MAX_COUNT}")
     return replace(
         post,
         external_id=ext,

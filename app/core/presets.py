@@ -44,7 +44,7 @@ class Preset:
                    false alerts per week.
     min_ratio      observed volume must also be >= min_ratio x expected: a
                    surge a person cares about is a relative jump, not a 5 %
-                   wobble on a huge watch.  (Shares: detect.SHARE_MIN_RATIO.)
+                   wobble on a huge watch.  (Shares: share_detect.SHARE_MIN_RATIO.)
     min_excess     and >= this many posts above expected: 3 posts where 0.2
                    were expected is not a crisis.
     quiet_buckets  consecutive spike-free closed buckets that close a volume

@@ -21,10 +21,23 @@ def alembic_config(database_url: str) -> Config:
     return cfg
 
 
+# pg_advisory_xact_lock key for migrations: any constant bigint the service uses for
+# nothing else ("gs-migr" in ASCII).
+MIGRATION_LOCK_KEY = 0x67732D6D69677200
+
+
 def upgrade_head(engine: Engine) -> None:
-    """Bring the database to the newest schema (an empty SQLite file just works)."""
+    """Bring the database to the newest schema (an empty SQLite file just works).
+
+    On PostgreSQL the migration runs under a transaction-scoped advisory lock, so
+    instances started together take turns: the first migrates, the others wait for
+    its commit and then find the schema current (without the lock, two of three
+    creating alembic_version at once failed with a UniqueViolation).  SQLite is the
+    one-machine default and takes no lock here."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 

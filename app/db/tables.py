@@ -69,6 +69,15 @@ class Post(Base):
     __table_args__ = (
         UniqueConstraint("watch_id", "channel", "external_id"),
         Index("ix_posts_watch_created", "watch_id", "created_at"),
+        # A watch's own posts (parody checks read the last 30 days on every ingest):
+        # a few rows, where the index above would scan the whole month.
+        Index(
+            "ix_posts_watch_own_created",
+            "watch_id",
+            "created_at",
+            sqlite_where=text("is_own = 1"),
+            postgresql_where=text("is_own"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(
@@ -231,3 +240,14 @@ class PollCursor(Base):
     last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(500))
     failures: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SlackInteractionSeen(Base):
+    """A signed Slack interaction already handled, kept while its signature is still
+    within Slack's 5-minute window, so a replayed request is refused on every instance
+    and after a restart."""
+
+    __tablename__ = "slack_interactions_seen"
+
+    signature: Mapped[str] = mapped_column(String(100), primary_key=True)
+    request_ts: Mapped[int] = mapped_column(BigInteger, index=True)

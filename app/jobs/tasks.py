@@ -6,6 +6,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+from app.core.channels import masked_spec
 from app.db.repos import outbox as outbox_repo
 from app.db.repos import watches as watches_repo
 from app.db.session import unit_of_work
@@ -64,7 +65,12 @@ def _detect_chunk(runtime: Runtime, chunk: list[str], *, isolate: bool) -> list[
 
         def one(watch_id: str) -> DetectOutcome:
             return detect_watch(
-                session, watch_id=watch_id, now=now, slack=runtime.slack_target, preloaded=loaded
+                session,
+                watch_id=watch_id,
+                now=now,
+                slack=runtime.slack_target,
+                preloaded=loaded,
+                playbooks=runtime.playbooks,
             )
 
         for watch_id in chunk:
@@ -123,7 +129,7 @@ def poll_watches(runtime: Runtime) -> int:
             runtime.metrics.posts.labels("duplicate").inc(result.duplicates)
             runtime.metrics.poll_rejected.labels(connector.kind).inc(len(result.rejected))
         except Exception:
-            log.exception("poll of %s for watch %s failed", spec, watch.id)
+            log.exception("poll of %s for watch %s failed", masked_spec(spec), watch.id)
     if accepted:
         runtime.kick_detection()
     return accepted

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.core.buckets import BUCKET, bucket_start
 from app.core.detect import WatchDetector
-from app.core.guidance import guidance_for
+from app.core.guidance import guidance_for, refreshed
 from app.core.late import LATE_LOOKBACK, candidates, late_finds
 from app.core.lifecycle import (
     CRISIS_KINDS,
@@ -25,13 +25,16 @@ from app.core.lifecycle import (
     held_by_person,
 )
 from app.core.model import AlertKind, AlertState, BucketCounts, Severity, Spike
+from app.core.playbooks import PlaybookSet
 from app.core.presets import PRESETS
 from app.db.base import new_id
 from app.db.repos import alerts as alerts_repo
 from app.db.repos import buckets as buckets_repo
 from app.db.repos import posts as posts_repo
 from app.db.repos import watches as watches_repo
+from app.db.repos.wave_offence import offensive_share
 from app.db.tables import Alert, Watch
+from app.playbooks import shipped_playbooks
 from app.services import alert_evidence
 from app.services.outbound import SlackTarget, enqueue_event
 
@@ -93,6 +96,7 @@ def detect_watch(
     now: datetime,
     slack: SlackTarget,
     preloaded: Preloaded | None = None,
+    playbooks: PlaybookSet | None = None,
 ) -> DetectOutcome:
     """One detection pass for one watch, in the caller's transaction."""
     outcome = DetectOutcome(watch_id)
@@ -146,7 +150,9 @@ def detect_watch(
         if decision.action is Action.NONE:
             continue
         outcome.actions[str(kind)] = f"{decision.action}:{decision.reason}"
-        outcome.queued += _apply(session, watch, kind, alert, spike, decision, now, slack)
+        outcome.queued += _apply(
+            session, watch, kind, alert, spike, decision, now, slack, playbooks
+        )
     return outcome
 
 
@@ -286,10 +292,13 @@ def _apply(
     decision: Decision,
     now: datetime,
     slack: SlackTarget,
+    playbooks: PlaybookSet | None = None,
 ) -> int:
     event_type: str | None = None
+    book = playbooks or shipped_playbooks()
     if decision.action is Action.OPEN and spike is not None:
         evidence = alert_evidence.evidence_for(session, watch, spike, now)
+        evidence["offensive_share"] = offensive_share(session, watch.id, kind, evidence, now)
         alert = Alert(
             id=new_id("alr"),
             watch_id=watch.id,
@@ -303,18 +312,26 @@ def _apply(
             notified_observed=spike.observed,
             peak_score=spike.score,
             evidence=evidence,
-            guidance=guidance_for(kind, evidence),
+            guidance=guidance_for(
+                kind,
+                evidence,
+                book.select(kind, decision.severity, evidence),
+                watch_name=watch.name,
+            ),
         )
         session.add(alert)
         session.flush()
         event_type = "alert.opened"
     elif alert is not None and spike is not None:  # UPDATE or TOUCH
         evidence = alert_evidence.evidence_for(session, watch, spike, now)
+        evidence["offensive_share"] = offensive_share(session, watch.id, kind, evidence, now)
         if "seen_late" in alert.evidence and "seen_late" not in evidence:
             evidence["seen_late"] = alert.evidence["seen_late"]  # how it was found stays true
         alert.evidence = evidence
-        alert.guidance = guidance_for(kind, alert.evidence)  # its numbers follow the evidence
         alert.severity = str(decision.severity or alert.severity)
+        playbook = book.select(kind, alert.severity, evidence)
+        # its numbers follow the evidence; an edited playbook never rewrites the snapshot
+        alert.guidance = refreshed(alert.guidance, kind, evidence, playbook, watch_name=watch.name)
         alert.last_spike_at = now
         alert.updated_at = now
         alert.peak_score = max(alert.peak_score, spike.score)

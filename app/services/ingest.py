@@ -173,9 +173,7 @@ def _parody_verdicts(
     own handles, on any channel, in the last OWN_POSTS_LOOKBACK) and those of this
     batch. None for the watch's own posts. The residues of the posts that echo an own
     post are classified in one more call (see core.parody)."""
-    own_posts = posts_repo.recent_own_posts(
-        session, watch.id, sorted(own_handles), now - OWN_POSTS_LOOKBACK
-    )
+    own_posts = posts_repo.recent_own_posts(session, watch.id, now - OWN_POSTS_LOOKBACK)
     own_posts += [
         OwnPost(id=f"{p.channel}:{p.external_id}", text=p.text)
         for p, own in zip(fresh, is_own, strict=True)

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from app.core.channels import masked_spec, redact
 from app.core.model import Rejected
 from app.core.ports import Classifier, SourceConnector, SourceError
 from app.db.tables import PollCursor, Watch
@@ -52,17 +53,22 @@ def poll_channel(
         fetched = connector.fetch(watch.terms, cursor.cursor, now=now)
     except SourceError as exc:
         cursor.failures += 1
-        cursor.last_error = str(exc)[:500]
+        error = redact(str(exc), spec)
+        cursor.last_error = error[:500]
         log.warning(
-            "poll %s for watch %s failed (%d in a row): %s", spec, watch.id, cursor.failures, exc
+            "poll %s for watch %s failed (%d in a row): %s",
+            masked_spec(spec),
+            watch.id,
+            cursor.failures,
+            error,
         )
-        return PollResult(spec, error=str(exc))
+        return PollResult(spec, error=error)
     result = ingest_items(
         session, watch=watch, raw_posts=fetched.posts, classifier=classifier, now=now
     )
     rejected = (*fetched.rejected, *result.rejected)
     for item in rejected:
-        log.warning("poll %s for watch %s: skipped %s", spec, watch.id, item)
+        log.warning("poll %s for watch %s: skipped %s", masked_spec(spec), watch.id, item)
     cursor.cursor = fetched.cursor
     cursor.failures = 0
     cursor.last_error = None

@@ -15,6 +15,7 @@ from app.core.normalise import normalise_handle, normalise_text
 from app.core.presets import SENSITIVITIES
 from app.db.base import new_id
 from app.db.repos import alerts as alerts_repo
+from app.db.repos import posts as posts_repo
 from app.db.tables import Watch
 from app.services import alerts as alert_service
 from app.services.outbound import SlackTarget
@@ -159,6 +160,10 @@ def update(
     spec = _check(merged, check_channel)
     if spec.sensitivity != watch.sensitivity:
         watch.detector_stale = True  # thresholds changed: rebuild from history
+    added = {normalise_handle(h) for h in spec.own_handles} - {
+        normalise_handle(h) for h in watch.own_handles
+    }
+    posts_repo.mark_own(session, watch.id, sorted(added))  # their earlier posts are own posts
     watch.name, watch.terms, watch.own_handles = spec.name, spec.terms, spec.own_handles
     watch.sensitivity, watch.slack_channel = spec.sensitivity, spec.slack_channel
     watch.channels = spec.channels or []

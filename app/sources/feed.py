@@ -19,10 +19,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx
 from defusedxml import ElementTree
 
+from app.core.channels import masked_url, redact
 from app.core.model import Author, Fetched, RawPost, Rejected
 from app.core.ports import SourceError
 from app.notify.netguard import UnsafeTarget, check_target
@@ -218,6 +220,15 @@ def select_items(
     return posts, rejected, FeedCursor(newest, tags)
 
 
+def _credentials(url: str) -> tuple[str, httpx.BasicAuth | None]:
+    """A feed URL with `user:password@` → the URL without them, and Basic auth."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url, None
+    auth = httpx.BasicAuth(unquote(parts.username or ""), unquote(parts.password or ""))
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2])), auth
+
+
 class FeedConnector:
     """Polls one feed URL. The cursor is an ISO 8601 time (see the module docstring)."""
 
@@ -244,20 +255,25 @@ class FeedConnector:
             else:
                 check_target(self.url, allow_private=self._allow_private, resolver=self._resolver)
             headers = {"Accept": "application/rss+xml, application/atom+xml"}
+            url, auth = _credentials(self.url)  # sent as a header, never logged in the URL
             with (
                 httpx.Client(timeout=self._timeout, follow_redirects=False, trust_env=False) as c,
-                c.stream("GET", self.url, headers=headers) as resp,
+                c.stream("GET", url, headers=headers, auth=auth) as resp,
             ):
                 if resp.status_code != 200:
-                    raise SourceError(f"feed {self.url}: HTTP {resp.status_code}")
+                    raise SourceError(f"feed {masked_url(self.url)}: HTTP {resp.status_code}")
                 body = bytearray()
                 for chunk in resp.iter_bytes():
                     body += chunk
                     if len(body) > MAX_BYTES:
-                        raise SourceError(f"feed {self.url}: larger than {MAX_BYTES} bytes")
+                        raise SourceError(
+                            f"feed {masked_url(self.url)}: larger than {MAX_BYTES} bytes"
+                        )
                 return bytes(body)
         except (UnsafeTarget, httpx.HTTPError) as exc:
-            raise SourceError(f"feed {self.url}: {exc}") from exc
+            raise SourceError(
+                redact(f"feed {masked_url(self.url)}: {exc}", f"rss:{self.url}")
+            ) from exc
 
     def fetch(
         self, terms: Sequence[str], cursor: str | None, *, now: datetime | None = None

@@ -36,7 +36,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from app.core.channels import UnknownChannel
+from app.core.channels import UnknownChannel, masked_url
 from app.core.model import Author, Fetched, RawPost, Rejected
 from app.core.ports import SourceError
 from app.notify.netguard import UnsafeTarget, check_target
@@ -68,7 +68,7 @@ class MastodonTarget:
 def parse_target(target: str) -> MastodonTarget:
     """`https://mastodon.social/tags/metropolice` or `https://mastodon.social/@metro`;
     raises UnknownChannel naming the channel and what is wrong."""
-    name = f"channel 'mastodon:{target}'"
+    name = f"channel 'mastodon:{masked_url(target)}'"
     usage = "use mastodon:https://INSTANCE/tags/TAG or mastodon:https://INSTANCE/@ACCOUNT"
     try:
         parts = urlsplit(target)
@@ -79,6 +79,8 @@ def parse_target(target: str) -> MastodonTarget:
         raise UnknownChannel(f"{name}: needs an http(s) instance URL; {usage}")
     if parts.query or parts.fragment:
         raise UnknownChannel(f"{name}: no query or fragment; {usage}")
+    if parts.username is not None or parts.password is not None:
+        raise UnknownChannel(f"{name}: no user or password in the URL; {usage}")
     base = f"{parts.scheme}://{parts.netloc}"
     path = parts.path.rstrip("/")
     if path.startswith("/tags/"):

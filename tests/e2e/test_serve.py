@@ -145,11 +145,17 @@ def _quiet_for(seconds: float, slack: FakeSlack, hooks: WebhookReceiver) -> tupl
 
 
 def _press(server: Server, button: dict, secret: str = SLACK_SIGNING_SECRET) -> httpx.Response:
-    """What Slack sends when a person presses a button: a signed form post."""
+    """What Slack sends when a person presses a button (or picks a menu's second
+    option): a signed form post."""
+    action = {"type": button["type"], "action_id": button["action_id"]}
+    if button["type"] == "static_select":
+        action["selected_option"] = button["options"][1]
+    else:
+        action["value"] = button["value"]
     payload = {
         "type": "block_actions",
         "user": {"id": "U0SAM", "username": "sam"},
-        "actions": [{"action_id": button["action_id"], "value": button["value"]}],
+        "actions": [action],
     }
     body = urlencode({"payload": json.dumps(payload)})
     stamp = str(int(time.time()))

@@ -265,7 +265,8 @@ def test_slack_button_acknowledges_after_signature_check(slack_client, session_f
     assert alert["state"] == "acknowledged" and alert["acknowledged_by"] == "sam (Slack)"
     events = slack_client.get(f"/api/v1/alerts/{alert_id}/events", headers=AUTH).json()
     assert [(e["type"], e["by"]) for e in events] == [("alert.acknowledged", "sam (Slack)")]
-    again = slack_client.post("/slack/interactions", content=body, headers=_signed(body, now))
+    # a second click (Slack signs it anew; the same signed request again is a replay: 409)
+    again = slack_client.post("/slack/interactions", content=body, headers=_signed(body, now + 1))
     assert again.status_code == 200 and "already acknowledged" in again.json()["text"]
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from app.db.repos import posts as posts_repo
 from app.db.session import unit_of_work
 from app.db.tables import Post, Watch
+from app.services import watches
 from app.services.ingest import ingest_items
 from tests.builders import raw_post
 from tests.fakes.classifier import KeywordClassifier
@@ -49,8 +50,14 @@ def test_a_handle_added_later_brings_its_earlier_posts_into_the_index(session_fa
     _ingest(session_factory, clock, wid, [old], KeywordClassifier())
     _ingest(session_factory, clock, wid, [raw_post("m1", MOCK, clock.now())], KeywordClassifier())
     assert _parodies(session_factory, wid) == []  # not an own post (yet)
-    with unit_of_work(session_factory) as s:
-        s.get(Watch, wid).own_handles = ["@MetroPolice", "@MetroPoliceComms"]
+    with unit_of_work(session_factory) as s:  # as PATCH /api/v1/watches/{id} does
+        watches.update(
+            s,
+            s.get(Watch, wid),
+            {"own_handles": ["@MetroPolice", "@MetroPoliceComms"]},
+            clock.now(),
+            check_channel=lambda spec: None,
+        )
     _ingest(session_factory, clock, wid, [raw_post("m2", MOCK, clock.now())], KeywordClassifier())
     [parody] = _parodies(session_factory, wid)
     assert parody.external_id == "m2"

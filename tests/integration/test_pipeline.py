@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import func, select
 
 from app.core.channels import parse_spec
-from app.core.guidance import guidance_for
 from app.core.model import AlertKind
 from app.db.repos import outbox as outbox_repo
 from app.db.session import unit_of_work
@@ -39,6 +38,7 @@ from tests.conftest import make_settings
 from tests.fakes.classifier import KeywordClassifier
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.webhook_receiver import WebhookReceiver
+from tests.playbook_guidance import guidance_for
 
 SLACK = SlackTarget(enabled=True, default_channel="#comms-oncall")
 
@@ -203,7 +203,9 @@ def test_guidance_numbers_follow_the_evidence_into_the_update(session_factory, c
     _ingest(session_factory, clock, wid, burst(clock.now(), 90, NEGATIVE, "t"), KeywordClassifier())
     assert _detect(session_factory, clock, wid).actions == {"negative_surge": "touch:still_running"}
     touched = alert()
-    assert touched.guidance == guidance_for(AlertKind.NEGATIVE_SURGE, touched.evidence)
+    assert touched.guidance == guidance_for(
+        AlertKind.NEGATIVE_SURGE, touched.evidence, touched.severity, "Metro Police"
+    )
     assert touched.guidance["headline"] != opened
 
     clock.advance(timedelta(minutes=12))
@@ -216,7 +218,7 @@ def test_guidance_numbers_follow_the_evidence_into_the_update(session_factory, c
         data = hook.payload["data"]  # the webhook alert.updated, as it will be sent
     headline, ev = data["guidance"]["headline"], data["evidence"]
     assert f"({round(ev['observed'])} vs about " in headline, (headline, ev["observed"])
-    assert headline == guidance_for(AlertKind.NEGATIVE_SURGE, ev)["headline"]
+    assert headline == guidance_for(AlertKind.NEGATIVE_SURGE, ev, data["severity"])["headline"]
     assert headline == alert().guidance["headline"] != touched.guidance["headline"]
     _drain(session_factory, clock, slack)  # (the webhook's signature is too far ahead to pass)
     (update,) = slack.calls("chat.update")

@@ -138,3 +138,12 @@ def test_a_bluesky_post_view_becomes_a_post_with_its_sort_time() -> None:
         post_view(view)
     with pytest.raises(ValueError, match=r"^record.createdAt: "):
         post_view({**post(AT, "x"), "record": {"text": "x", "createdAt": 5}})
+
+
+def test_a_password_in_a_mastodon_url_is_refused_and_never_shown() -> None:
+    with pytest.raises(UnknownChannel) as err:
+        parse_target("https://me:hunter2@m.example/tags/a")
+    assert "hunter2" not in str(err.value) and "***" in str(err.value)
+    with pytest.raises(UnknownChannel) as err:
+        parse_spec("mastodon:ftp://me:hunter2@m.example/tags/a")
+    assert "hunter2" not in str(err.value)

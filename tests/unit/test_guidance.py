@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from app.core.guidance import guidance_for
 from app.core.model import AlertKind
+from tests.playbook_guidance import guidance_for
 
 EVIDENCE = {"observed": 142, "expected": 18.2, "score": 7.9, "share": 0.64}
 
@@ -16,7 +16,8 @@ EVIDENCE = {"observed": 142, "expected": 18.2, "score": 7.9, "share": 0.64}
 @pytest.mark.parametrize("kind", list(AlertKind))
 def test_every_kind_has_complete_json_ready_guidance(kind: AlertKind) -> None:
     g = guidance_for(kind, EVIDENCE)
-    assert set(g) == {"headline", "do", "dont", "holding_line"}
+    assert {"headline", "do", "dont", "holding_line", "what", "tell", "stand_down"} <= set(g)
+    assert set(g["playbook"]) == {"id", "version"}
     assert isinstance(g["headline"], str) and g["headline"]
     assert isinstance(g["holding_line"], str) and g["holding_line"]
     assert len(g["do"]) >= 3 and all(isinstance(s, str) and s for s in g["do"])

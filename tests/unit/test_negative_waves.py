@@ -1,7 +1,7 @@
 """Issue #24 item 12: a wave of negative posts is a negative surge whatever the
 watch's usual negative share.
 
-Until the count reading (detect.COUNT_MIN_RATIO), a negative share had to reach
+Until the count reading (share_detect.COUNT_MIN_RATIO), a negative share had to reach
 1.8x the usual one, so on a watch where half the posts are usually negative only
 a >90 % wave could fire.  These tests train a watch at a usual share of 10, 30,
 50 and 70 %, then send a wave whose extra posts are 90 % negative, and check

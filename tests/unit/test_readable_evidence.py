@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from app.core.guidance import guidance_for
 from app.core.model import AlertKind, AlertSnapshot, AlertState, Severity
 from app.notify.slack_blocks import render_alert
+from tests.playbook_guidance import guidance_for
 
 OPENED = datetime(2026, 11, 24, 13, 0, tzinfo=UTC)
 WAVE = "2026-11-24T12:35:00+00:00"

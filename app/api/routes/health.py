@@ -19,10 +19,11 @@ def healthz() -> dict[str, str]:
 @router.get("/readyz")
 def readyz(runtime: RuntimeDep) -> JSONResponse:
     """Ready when the database answers at the newest schema, the model is loaded and no
-    scheduled job is failing."""
+    scheduled job is failing (a job that failed because the database was down stops
+    counting as soon as the database answers again)."""
     checks: dict[str, str] = {"database": runtime.database_status()}
     checks["model"] = f"ok ({runtime.classifier.name} {runtime.classifier.version})"
-    checks["scheduler"] = runtime.scheduler_status()
+    checks["scheduler"] = runtime.scheduler_status(database_answers=checks["database"] == "ok")
     ready = all(v.startswith("ok") or v == "disabled" for v in checks.values())
     return JSONResponse(
         status_code=200 if ready else 503,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
-
 from fastapi import APIRouter, Response, status
 
 from app.api.deps import ApiKeyDep, RuntimeDep, UowDep
@@ -22,6 +20,7 @@ from app.api.schemas import (
     SubscriptionRead,
     error_responses,
 )
+from app.core.channels import masked_url
 from app.db.repos import subscriptions as subs_repo
 from app.db.tables import Subscription
 from app.services import subscriptions as sub_service
@@ -34,13 +33,9 @@ router = APIRouter(
 
 
 def masked(url: str) -> str:
-    """The URL with any password replaced by ***: a key holder may list the
-    subscriptions, not read credentials someone put in a receiver's URL."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+    """A key holder may list the subscriptions, not read credentials someone put in a
+    receiver's URL (shown as ***, like a feed channel's)."""
+    return masked_url(url)
 
 
 def to_read(s: Subscription) -> SubscriptionRead:

@@ -21,6 +21,7 @@ from app.api.schemas import (
     WatchUpdate,
     error_responses,
 )
+from app.core.channels import masked_spec, redact
 from app.db.repos import watches as watches_repo
 from app.db.session import unit_of_work
 from app.db.tables import Watch
@@ -39,7 +40,7 @@ def to_read(w: Watch) -> WatchRead:
         own_handles=w.own_handles,
         sensitivity=w.sensitivity,
         slack_channel=w.slack_channel,
-        channels=w.channels,
+        channels=[masked_spec(c) for c in w.channels],
         topic=w.topic,
         page_min_severity=w.page_min_severity,
         quiet_slack_channel=w.quiet_slack_channel,
@@ -88,11 +89,16 @@ def get_watch(watch_id: str, session: UowDep, _: ApiKeyDep) -> WatchRead:
 def update_watch(
     watch_id: str, body: WatchUpdate, session: UowDep, runtime: RuntimeDep, _: ApiKeyDep
 ) -> WatchRead:
-    """Change some fields of a watch; fields left out stay as they are."""
+    """Change some fields of a watch; fields left out stay as they are. A channel sent
+    back as shown (password as ***) keeps the stored one, password included."""
     changes = body.model_dump(exclude_unset=True)
+    watch = load(session, watch_id)
+    if changes.get("channels"):
+        stored = {masked_spec(c): c for c in watch.channels}
+        changes["channels"] = [stored.get(c, c) for c in changes["channels"]]
     watch = watch_service.update(
         session,
-        load(session, watch_id),
+        watch,
         changes,
         runtime.clock.now(),
         check_channel=runtime.connectors.check,
@@ -127,10 +133,10 @@ def channel_health(watch_id: str, session: UowDep, _: ApiKeyDep) -> list[Channel
         state = states.get(spec)
         out.append(
             ChannelHealth(
-                channel=spec,
+                channel=masked_spec(spec),
                 last_polled_at=state.last_polled_at if state else None,
                 failures=state.failures if state else 0,
-                last_error=state.last_error if state else None,
+                last_error=redact(state.last_error, spec) if state and state.last_error else None,
             )
         )
     return out

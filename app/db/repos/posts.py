@@ -2,20 +2,51 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+import orjson
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ColumnElement,
+    Float,
+    Integer,
+    Select,
+    String,
+    TextClause,
+    and_,
+    any_,
+    bindparam,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from app.core.buckets import MOCKING_MIN_P_IRONY
 from app.core.model import OwnPost
 from app.core.severity import Reach
+from app.db.base import UTCDateTime
 from app.db.tables import Post
 from app.db.upsert import insert_for
 
-INSERT_CHUNK = 500  # rows per INSERT; ~23 parameters each
+_INSERT_CACHE: dict[str, Any] = {}
+# PostgreSQL array element type per column type, for the unnest() insert
+_PG_ELEMENT = (
+    (UTCDateTime, "timestamptz"),
+    (JSON, "json"),
+    (Boolean, "bool"),
+    (BigInteger, "int8"),
+    (Integer, "int8"),
+    (Float, "float8"),
+    (String, "text"),
+)
 
 
 def _mocking() -> ColumnElement[bool]:
@@ -28,37 +59,107 @@ def _mocking() -> ColumnElement[bool]:
     return or_(Post.parody.is_(True), confident_irony)
 
 
+def _insert_statement(session: Session) -> Any:
+    """SQLite: INSERT … ON CONFLICT DO NOTHING RETURNING (channel, external_id), built
+    once.  Executed with a list of rows it is compiled once (SQLAlchemy's cache) and
+    sent through the dialect's "insertmanyvalues" batching, which fills a multi-row
+    VALUES by string, in pages under SQLite's limit on bound parameters (32,766)."""
+    stmt = _INSERT_CACHE.get("sqlite")
+    if stmt is None:
+        table = Post.__table__
+        stmt = (
+            insert_for(session, table)
+            .on_conflict_do_nothing(index_elements=["watch_id", "channel", "external_id"])
+            .returning(table.c.channel, table.c.external_id)
+        )
+        _INSERT_CACHE["sqlite"] = stmt
+    return stmt
+
+
+def _pg_columns() -> list[tuple[str, str]]:
+    out = []
+    for col in Post.__table__.columns:
+        if col.primary_key:
+            continue
+        element = next(name for kind, name in _PG_ELEMENT if isinstance(col.type, kind))
+        out.append((col.name, element))
+    return out
+
+
+def _pg_insert_statement() -> TextClause:
+    """PostgreSQL: one short statement whatever the batch size, one array parameter a
+    column: INSERT … SELECT * FROM unnest(…) ON CONFLICT DO NOTHING RETURNING.  A
+    500-row VALUES statement has 11,500 placeholders, and psycopg re-parses a query
+    that long on every execution (~1/4 of the server's CPU, cProfile)."""
+    stmt = _INSERT_CACHE.get("postgresql")
+    if stmt is None:
+        cols = _pg_columns()
+        names = ", ".join(name for name, _ in cols)
+        arrays = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in cols)
+        stmt = text(
+            f"INSERT INTO posts ({names}) SELECT * FROM unnest({arrays}) "
+            "ON CONFLICT (watch_id, channel, external_id) DO NOTHING "
+            "RETURNING channel, external_id"
+        )
+        _INSERT_CACHE["postgresql"] = stmt
+    return stmt
+
+
+def _pg_arrays(rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
+    params: dict[str, list[Any]] = {}
+    for name, kind in _pg_columns():
+        values = [row[name] for row in rows]
+        if kind == "json":
+            values = [orjson.dumps(v, option=orjson.OPT_NON_STR_KEYS).decode() for v in values]
+        params[name] = values
+    return params
+
+
 def insert_new(session: Session, rows: Sequence[dict[str, Any]]) -> set[tuple[str, str]]:
     """Insert rows not seen before; returns the (channel, external_id) actually inserted.
 
-    The unique (watch, channel, external_id) constraint has the final word. Rows go in
-    INSERT_CHUNK at a time: one statement for all would pass the databases' limits on
-    bound parameters (65,535 on PostgreSQL, 32,766 on SQLite) for a few thousand rows."""
-    inserted: set[tuple[str, str]] = set()
-    for i in range(0, len(rows), INSERT_CHUNK):
-        stmt = (
-            insert_for(session, Post)
-            .values(list(rows[i : i + INSERT_CHUNK]))
-            .on_conflict_do_nothing(index_elements=["watch_id", "channel", "external_id"])
-            .returning(Post.channel, Post.external_id)
-        )
-        inserted.update((r.channel, r.external_id) for r in session.execute(stmt))
-    return inserted
+    The unique (watch, channel, external_id) constraint has the final word: a row it
+    refuses is not returned.  One statement, compiled once, for all the rows (see
+    _insert_statement, _pg_insert_statement): compiling a fresh 500-row multi-VALUES
+    statement per chunk cost more CPU than the database spent inserting
+    (bench/ingest.py).  Rows carry aware datetimes (UTC)."""
+    if not rows:
+        return set()
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        result = conn.execute(_pg_insert_statement(), _pg_arrays(rows))
+    else:
+        result = conn.execute(_insert_statement(session), list(rows))
+    return {(r.channel, r.external_id) for r in result}
 
 
 def existing_keys(
     session: Session, watch_id: str, keys: Sequence[tuple[str, str]]
 ) -> set[tuple[str, str]]:
-    """Which of these (channel, external_id) the watch already has."""
+    """Which of these (channel, external_id) the watch already has.  Asked per channel,
+    so the lookup walks the unique (watch, channel, external_id) index to each key;
+    without the channel it read every key the watch holds."""
+    by_channel: dict[str, list[str]] = {}
+    for channel, ext in keys:
+        by_channel.setdefault(channel, []).append(ext)
     found: set[tuple[str, str]] = set()
-    ids = sorted({ext for _, ext in keys})
-    for i in range(0, len(ids), 500):
-        chunk = ids[i : i + 500]
-        stmt = select(Post.channel, Post.external_id).where(
-            Post.watch_id == watch_id, Post.external_id.in_(chunk)
-        )
-        found.update((r.channel, r.external_id) for r in session.execute(stmt))
-    return found & set(keys)
+    pg = session.get_bind().dialect.name == "postgresql"
+    for channel, exts in sorted(by_channel.items()):
+        ids = sorted(set(exts))
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            # PostgreSQL: one array parameter (500 placeholders made a long query
+            # that psycopg parses on every call)
+            match = (
+                Post.external_id == any_(bindparam("ids", chunk, type_=ARRAY(String)))
+                if pg
+                else Post.external_id.in_(chunk)
+            )
+            stmt = select(Post.external_id).where(
+                Post.watch_id == watch_id, Post.channel == channel, match
+            )
+            found.update((channel, ext) for ext in session.scalars(stmt))
+    return found
 
 
 OWN_POSTS_LIMIT = 200  # a busy force posts 20 a day: 50 lost a post within days
@@ -67,19 +168,16 @@ OWN_POSTS_LIMIT = 200  # a busy force posts 20 a day: 50 lost a post within days
 def recent_own_posts(
     session: Session,
     watch_id: str,
-    handles: Sequence[str],
     since: datetime,
     limit: int = OWN_POSTS_LIMIT,
 ) -> list[OwnPost]:
-    """The watch's own posts since `since`, newest first: posts stored as its own, and
-    posts by any of `handles` (normalised) on any channel, so a handle added to the
-    watch later brings its earlier posts into the parody index."""
-    mine = Post.is_own.is_(True)
-    if handles:
-        mine = or_(mine, Post.author_handle.in_(list(handles)))
+    """The watch's own posts since `since`, newest first. Served by the partial index
+    ix_posts_watch_own_created (the predicate is written `is_own = true` so both
+    databases match it to the index); posts by a handle added to the watch later are
+    marked own when it is added (mark_own), so they are here too."""
     stmt = (
         select(Post.id, Post.text)
-        .where(Post.watch_id == watch_id, Post.created_at >= since, mine)
+        .where(Post.watch_id == watch_id, Post.is_own == True, Post.created_at >= since)  # noqa: E712
         .order_by(Post.created_at.desc())
         .limit(limit)
     )
@@ -217,3 +315,17 @@ def wave_reach(
         if isinstance(metrics, dict):
             engagement += sum(v for v in metrics.values() if isinstance(v, int) and v > 0)
     return Reach(len(followers), sum(followers.values()), engagement)
+
+
+def mark_own(session: Session, watch_id: str, handles: Iterable[str]) -> int:
+    """Mark the watch's stored posts by `handles` (normalised) as its own: a handle
+    added to a watch brings its earlier posts into the parody index."""
+    handles = list(handles)
+    if not handles:
+        return 0
+    stmt = (
+        update(Post)
+        .where(Post.watch_id == watch_id, Post.author_handle.in_(handles), Post.is_own == False)  # noqa: E712
+        .values(is_own=True)
+    )
+    return session.execute(stmt).rowcount or 0

@@ -43,6 +43,8 @@ def with_channels(session: Session) -> list[Watch]:
 
 def get_many(session: Session, watch_ids: list[str]) -> dict[str, Watch]:
     """Several watches, locked (PostgreSQL) so ingest and detection take turns.
+    Locked in id order: two instances locking overlapping sets in different orders
+    could deadlock.
 
     The match lists (terms, handles, channels) are not loaded: detection does
     not read them, and decoding three JSON lists per watch was a fifth of a
@@ -51,6 +53,7 @@ def get_many(session: Session, watch_ids: list[str]) -> dict[str, Watch]:
         select(Watch)
         .where(Watch.id.in_(watch_ids))
         .options(defer(Watch.terms), defer(Watch.own_handles), defer(Watch.channels))
+        .order_by(Watch.id)
         .with_for_update()
     )
     return {w.id: w for w in session.scalars(stmt)}
