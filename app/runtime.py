@@ -25,7 +25,7 @@ from app.notify.webhooks import WebhookSender
 from app.playbooks import PlaybookError, PlaybookSet, load_playbooks, shipped_playbooks
 from app.services.outbound import SlackTarget
 from app.settings import ConfigError, Settings
-from app.sources.registry import ConnectorRegistry
+from app.sources.registry import ConnectorRegistry, bluesky_session
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +191,13 @@ def build_runtime(
         webhooks,
         playbooks=playbooks,
         connectors=ConnectorRegistry(
-            allow_private=settings.allow_private_targets, file_root=settings.file_channel_dir
+            allow_private=settings.allow_private_targets,
+            file_root=settings.file_channel_dir,
+            mastodon_token=(
+                settings.mastodon_token.get_secret_value() if settings.mastodon_token else None
+            ),
+            mastodon_token_host=settings.mastodon_token_host,
+            bluesky=bluesky_session(settings),
         ),
     )
     if settings.scheduler_enabled:

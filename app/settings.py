@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -22,6 +22,7 @@ ENV_PREFIX = "GROUNDSWELL_"
 # Read by the test suite and the CI scripts, not by the service: not "unknown".
 HARNESS_PREFIXES = ("GROUNDSWELL_TEST_", "GROUNDSWELL_CI_")
 SLACK_DEFAULT_API_URL = "https://slack.com/api/"
+BLUESKY_DEFAULT_API_URL = "https://bsky.social"
 PLACEHOLDER_WORDS = ("change-me", "changeme", "placeholder")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DATABASE_BACKENDS = ("sqlite", "postgresql")
@@ -79,6 +80,24 @@ class Settings(BaseSettings):
         default=False,
         description="Refuse to start when a GROUNDSWELL_* variable is not a setting.",
     )
+    mastodon_token: SecretStr | None = Field(
+        default=None,
+        description="Optional Mastodon access token (instances that disable public timelines).",
+    )
+    mastodon_token_host: str | None = Field(
+        default=None,
+        validate_default=True,
+        description="The instance host the Mastodon token is for; it is sent to no other.",
+    )
+    bluesky_handle: str | None = Field(
+        default=None, description="Bluesky account for bluesky:search (an app password login)."
+    )
+    bluesky_app_password: SecretStr | None = Field(
+        default=None, description="An app password of that account (Settings → App passwords)."
+    )
+    bluesky_api_url: str = Field(
+        default=BLUESKY_DEFAULT_API_URL, description="The account's PDS, which serves the search."
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -135,6 +154,27 @@ class Settings(BaseSettings):
     def _existing_dir(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_dir():
             raise ValueError(f"file_channel_dir {str(value)!r} is not an existing directory")
+        return value
+
+    @field_validator("mastodon_token_host")
+    @classmethod
+    def _token_has_a_host(cls, value: str | None, info: ValidationInfo) -> str | None:
+        value = value.strip().lower() if value and value.strip() else None
+        if value is not None and "/" in value:
+            raise ValueError("mastodon_token_host is a host[:port] (mastodon.social), not a URL")
+        if info.data.get("mastodon_token") is not None and value is None:
+            raise ValueError(
+                "set GROUNDSWELL_MASTODON_TOKEN_HOST to the instance the token is for "
+                "(it is sent to no other)"
+            )
+        return value
+
+    @field_validator("bluesky_api_url")
+    @classmethod
+    def _bluesky_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("bluesky_api_url must be an http(s) URL")
         return value
 
     @field_validator("default_sensitivity")

@@ -1,11 +1,17 @@
-"""Channel specs a watch can poll: `rss:<feed url>` and `file:<path.jsonl>`."""
+"""Channel specs a watch can poll: `rss:<feed url>`, `file:<path.jsonl>` and
+`mastodon:<instance URL>/tags/TAG` or `/@ACCOUNT` (checked further by the connector),
+`bluesky:search`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-KINDS = ("rss", "file")
+KINDS = ("rss", "file", "mastodon", "bluesky")
+USAGE = (
+    "use rss:<feed url>, file:<path.jsonl>, mastodon:https://INSTANCE/tags/TAG, "
+    "mastodon:https://INSTANCE/@ACCOUNT or bluesky:search"
+)
 
 
 class UnknownChannel(ValueError):
@@ -35,7 +41,9 @@ def masked_spec(spec: str) -> str:
     """A channel spec as shown: `rss:https://u:***@host/feed` (the stored spec, with
     its password, is what is fetched)."""
     kind, sep, target = spec.partition(":")
-    return f"{kind}{sep}{masked_url(target.strip())}" if kind == "rss" and sep else spec
+    if kind in ("rss", "mastodon") and sep:
+        return f"{kind}{sep}{masked_url(target.strip())}"
+    return spec
 
 
 def redact(text: str, spec: str) -> str:
@@ -58,7 +66,11 @@ def parse_spec(spec: str) -> tuple[str, str]:
     target = target.strip()
     shown = masked_spec(spec)
     if not sep or kind not in KINDS or not target:
-        raise UnknownChannel(f"channel {shown!r}: use rss:<feed url> or file:<path.jsonl>")
+        raise UnknownChannel(f"channel {shown!r}: {USAGE}")
     if kind == "rss" and not target.startswith(("http://", "https://")):
         raise UnknownChannel(f"channel {shown!r}: a feed needs an http(s) URL")
+    if kind == "mastodon" and not target.startswith(("http://", "https://")):
+        raise UnknownChannel(f"channel {shown!r}: needs the instance's http(s) URL")
+    if kind == "bluesky" and target != "search":
+        raise UnknownChannel(f"channel {shown!r}: the Bluesky channel is bluesky:search")
     return kind, target
