@@ -96,7 +96,8 @@ def _state_line(alert: AlertSnapshot) -> str:
         return "Resolved" + (f" by {by}" if by else "") + (f" at {at}" if at else "")
     if alert.state is AlertState.SNOOZED:
         until = _when(alert.snoozed_until)
-        return "Snoozed" + (f" until {until}" if until else "")
+        owner = f" · acknowledged by {who}" if alert.acknowledged_by else ""
+        return "Snoozed" + (f" until {until}" if until else "") + owner
     if alert.state is AlertState.ACKNOWLEDGED:
         at = _when(alert.acknowledged_at)
         return f"Acknowledged by {who}" + (f" at {at}" if at else "")
