@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, exists, func, select, update
+from sqlalchemy.orm import Session, aliased
 
 from app.db.base import new_id
 from app.db.tables import OutboxMessage, SlackMessageRef
@@ -40,29 +40,127 @@ def enqueue(
     return msg
 
 
-def claim_due(session: Session, now: datetime, lease: timedelta, limit: int = 50) -> list[str]:
-    """Take up to `limit` due messages, leasing them so no other worker sends them.
+def target_key(target: str, subscription_id: str | None, slack_channel: str | None) -> str:
+    """The peer a message goes to: its subscription, or its Slack channel. Delivery
+    runs one sender at a time per key, so a slow peer holds up only itself."""
+    if target == "slack":
+        return f"slack:{slack_channel or ''}"
+    return f"sub:{subscription_id or ''}"
 
-    A crashed claim becomes due again when its lease runs out. On PostgreSQL the
-    rows are locked with SKIP LOCKED, so two workers never take the same one."""
+
+def _key_filter(key: str) -> ColumnElement[bool]:
+    kind, _, value = key.partition(":")
+    if kind == "slack":
+        return (OutboxMessage.target == "slack") & (OutboxMessage.slack_channel == value)
+    if not value:
+        return (OutboxMessage.target != "slack") & OutboxMessage.subscription_id.is_(None)
+    return (OutboxMessage.target != "slack") & (OutboxMessage.subscription_id == value)
+
+
+def _no_earlier_pending() -> ColumnElement[bool]:
+    """No older message for the same alert and target (the same subscription, or
+    Slack) is still pending: each target gets one alert's events in the order they
+    were made, whatever retries, leases and crashes happen between them. An older
+    message that went dead no longer holds the later ones back."""
+    earlier = aliased(OutboxMessage)
+    return ~exists().where(
+        earlier.alert_id == OutboxMessage.alert_id,
+        earlier.target == OutboxMessage.target,
+        earlier.subscription_id.is_not_distinct_from(OutboxMessage.subscription_id),
+        earlier.state == "pending",
+        (earlier.created_at < OutboxMessage.created_at)
+        | ((earlier.created_at == OutboxMessage.created_at) & (earlier.id < OutboxMessage.id)),
+    )
+
+
+def claim_due(session: Session, now: datetime, lease: timedelta, limit: int = 50) -> list[str]:
+    """Take up to `limit` due messages, leasing them so no other worker sends them."""
+    return [msg_id for msg_id, _ in claim_due_by_target(session, now, lease, limit=limit)]
+
+
+def claim_due_by_target(
+    session: Session,
+    now: datetime,
+    lease: timedelta,
+    *,
+    limit: int = 50,
+    per_target: int | None = None,
+    max_targets: int | None = None,
+    only: str | None = None,
+    skip: frozenset[str] = frozenset(),
+) -> list[tuple[str, str]]:
+    """Take due messages, oldest first, leasing them so no other worker sends them;
+    returns (id, target key) pairs.
+
+    A message is due when it is pending, its next attempt has come, it is not leased
+    (a crashed claim becomes due again when its lease runs out) and no older message
+    of its alert for the same target is pending (per-target order). `only` limits
+    the claim to one target key, `skip` leaves out keys this worker is already busy
+    with; `per_target` and `max_targets` bound what one claim takes. On PostgreSQL
+    the rows are locked with SKIP LOCKED, so two workers never take the same one."""
     stmt = (
-        select(OutboxMessage.id)
+        select(
+            OutboxMessage.id,
+            OutboxMessage.target,
+            OutboxMessage.subscription_id,
+            OutboxMessage.slack_channel,
+        )
         .where(
             OutboxMessage.state == "pending",
             OutboxMessage.next_attempt_at <= now,
             (OutboxMessage.locked_until.is_(None)) | (OutboxMessage.locked_until <= now),
+            _no_earlier_pending(),
         )
         .order_by(OutboxMessage.created_at, OutboxMessage.id)
-        .limit(limit)
     )
+    if only is not None:
+        stmt = stmt.where(_key_filter(only))
+    # Scan a little more than we take when some rows will be passed over.
+    scan = limit if per_target is None and max_targets is None and not skip else limit * 10
+    stmt = stmt.limit(scan)
     if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    ids = list(session.scalars(stmt))
-    if ids:
+        stmt = stmt.with_for_update(skip_locked=True, of=OutboxMessage)
+    taken: list[tuple[str, str]] = []
+    per_key: dict[str, int] = {}
+    for msg_id, target, sub_id, channel in session.execute(stmt):
+        key = target_key(target, sub_id, channel)
+        if key in skip:
+            continue
+        if key not in per_key and max_targets is not None and len(per_key) >= max_targets:
+            continue
+        if per_target is not None and per_key.get(key, 0) >= per_target:
+            continue
+        per_key[key] = per_key.get(key, 0) + 1
+        taken.append((msg_id, key))
+        if len(taken) >= limit:
+            break
+    if taken:
         session.execute(
-            update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(locked_until=now + lease)
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_([msg_id for msg_id, _ in taken]))
+            .values(locked_until=now + lease)
+            .execution_options(synchronize_session=False)
         )
-    return ids
+    return taken
+
+
+def release(session: Session, held: dict[str, datetime]) -> int:
+    """Give back claims not sent (e.g. at shutdown): each row whose lease is still
+    the one given is due again at once. Returns how many were released."""
+    released = 0
+    for msg_id, until in held.items():
+        done = session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == msg_id,
+                OutboxMessage.state == "pending",
+                OutboxMessage.locked_until == until,
+            )
+            .values(locked_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        released += done.rowcount or 0  # type: ignore[attr-defined]
+    return released
 
 
 def renew_lease(
