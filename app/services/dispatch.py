@@ -61,6 +61,7 @@ class Dispatcher:
         self._inflight: dict[str, Claim] = {}
         self._result = DrainResult()
         self._stopping = threading.Event()
+        self._filling = threading.Lock()  # one claimer at a time: one sender per target
 
     def tick(self) -> DrainResult:
         """Renew leases in flight and start senders for targets with due messages.
@@ -118,6 +119,10 @@ class Dispatcher:
 
     def _fill(self) -> None:
         """Claim the oldest due message of each idle target, up to the free senders."""
+        with self._filling:
+            self._fill_locked()
+
+    def _fill_locked(self) -> None:
         if self._stopping.is_set():
             return
         with self._lock:
@@ -127,9 +132,11 @@ class Dispatcher:
             return
         now = self._clock.now()
         with unit_of_work(self._factory) as session:
-            taken = outbox_repo.claim_due_by_target(
-                session, now, LEASE, limit=free, per_target=1, skip=skip
-            )
+            keys = outbox_repo.due_targets(session, now, limit=free, skip=skip)
+        taken: list[tuple[str, str]] = []
+        for key in keys:
+            with unit_of_work(self._factory) as session:
+                taken += outbox_repo.claim_due_by_target(session, now, LEASE, limit=1, only=key)
         for msg_id, key in taken:
             claim = Claim(msg_id, key, now + LEASE)
             with self._lock:

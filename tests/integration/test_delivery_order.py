@@ -305,6 +305,44 @@ def test_a_hanging_subscriber_does_not_delay_a_healthy_one(live_factory, clock):
         assert len(ids) == len(set(ids)) == 6  # each event once, under its own id
 
 
+def test_a_busy_targets_backlog_does_not_hide_the_other_targets(live_factory, clock):
+    """The targets to start are chosen in the database, leaving out the busy ones: a
+    backlog of older messages for a hanging target cannot crowd the others out."""
+    factory = live_factory
+    with WebhookReceiver() as rx:
+        slow = _subscribe(factory, clock, rx, "/slow")
+        with unit_of_work(factory) as s:
+            for i in range(120):  # 120 alerts' events for /slow, all older
+                outbox_repo.enqueue(
+                    s,
+                    alert_id=f"alr_{i}",
+                    target="webhook",
+                    event_type="alert.opened",
+                    payload={},
+                    now=clock.now(),
+                    subscription_id=slow,
+                )
+        clock.advance(timedelta(seconds=1))
+        fast = _subscribe(factory, clock, rx, "/fast")
+        with unit_of_work(factory) as s:
+            outbox_repo.enqueue(
+                s,
+                alert_id="alr_x",
+                target="webhook",
+                event_type="alert.opened",
+                payload={},
+                now=clock.now(),
+                subscription_id=fast,
+            )
+        with unit_of_work(factory) as s:
+            assert outbox_repo.due_targets(s, clock.now(), limit=8) == [
+                f"sub:{slow}",
+                f"sub:{fast}",
+            ]
+            busy = frozenset({f"sub:{slow}"})
+            assert outbox_repo.due_targets(s, clock.now(), limit=8, skip=busy) == [f"sub:{fast}"]
+
+
 # 4. A dead worker's claims are free again within seconds ---------------------------
 
 

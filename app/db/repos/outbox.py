@@ -78,26 +78,57 @@ def claim_due(session: Session, now: datetime, lease: timedelta, limit: int = 50
     return [msg_id for msg_id, _ in claim_due_by_target(session, now, lease, limit=limit)]
 
 
+def _due(now: datetime) -> list[ColumnElement[bool]]:
+    """Pending, its next attempt has come, not leased (a crashed claim becomes due
+    again when its lease runs out), and no older message of its alert for the same
+    target pending (per-target order)."""
+    return [
+        OutboxMessage.state == "pending",
+        OutboxMessage.next_attempt_at <= now,
+        (OutboxMessage.locked_until.is_(None)) | (OutboxMessage.locked_until <= now),
+        _no_earlier_pending(),
+    ]
+
+
+def due_targets(
+    session: Session, now: datetime, *, limit: int, skip: frozenset[str] = frozenset()
+) -> list[str]:
+    """Keys of up to `limit` targets with a due message, the longest-waiting first,
+    leaving out `skip` (targets this worker is already sending to)."""
+    cols = (OutboxMessage.target, OutboxMessage.subscription_id, OutboxMessage.slack_channel)
+    stmt = (
+        select(*cols).where(*_due(now)).group_by(*cols).order_by(func.min(OutboxMessage.created_at))
+    )
+    busy_subs = [k.partition(":")[2] for k in skip if k.startswith("sub:")]
+    busy_channels = [k.partition(":")[2] for k in skip if k.startswith("slack:")]
+    if busy_subs:
+        stmt = stmt.where(
+            (OutboxMessage.target == "slack")
+            | func.coalesce(OutboxMessage.subscription_id, "").not_in(busy_subs)
+        )
+    if busy_channels:
+        stmt = stmt.where(
+            (OutboxMessage.target != "slack")
+            | func.coalesce(OutboxMessage.slack_channel, "").not_in(busy_channels)
+        )
+    return [target_key(*row) for row in session.execute(stmt.limit(limit))]
+
+
 def claim_due_by_target(
     session: Session,
     now: datetime,
     lease: timedelta,
     *,
     limit: int = 50,
-    per_target: int | None = None,
-    max_targets: int | None = None,
     only: str | None = None,
-    skip: frozenset[str] = frozenset(),
 ) -> list[tuple[str, str]]:
-    """Take due messages, oldest first, leasing them so no other worker sends them;
-    returns (id, target key) pairs.
+    """Take up to `limit` due messages (of target `only`, if given), oldest first,
+    leasing them so no other worker sends them; returns (id, target key) pairs.
 
     A message is due when it is pending, its next attempt has come, it is not leased
-    (a crashed claim becomes due again when its lease runs out) and no older message
-    of its alert for the same target is pending (per-target order). `only` limits
-    the claim to one target key, `skip` leaves out keys this worker is already busy
-    with; `per_target` and `max_targets` bound what one claim takes. On PostgreSQL
-    the rows are locked with SKIP LOCKED, so two workers never take the same one."""
+    and no older message of its alert for the same target is pending (per-target
+    order). On PostgreSQL the rows are locked with SKIP LOCKED, so two workers never
+    take the same one."""
     stmt = (
         select(
             OutboxMessage.id,
@@ -105,35 +136,15 @@ def claim_due_by_target(
             OutboxMessage.subscription_id,
             OutboxMessage.slack_channel,
         )
-        .where(
-            OutboxMessage.state == "pending",
-            OutboxMessage.next_attempt_at <= now,
-            (OutboxMessage.locked_until.is_(None)) | (OutboxMessage.locked_until <= now),
-            _no_earlier_pending(),
-        )
+        .where(*_due(now))
         .order_by(OutboxMessage.created_at, OutboxMessage.id)
+        .limit(limit)
     )
     if only is not None:
         stmt = stmt.where(_key_filter(only))
-    # Scan a little more than we take when some rows will be passed over.
-    scan = limit if per_target is None and max_targets is None and not skip else limit * 10
-    stmt = stmt.limit(scan)
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True, of=OutboxMessage)
-    taken: list[tuple[str, str]] = []
-    per_key: dict[str, int] = {}
-    for msg_id, target, sub_id, channel in session.execute(stmt):
-        key = target_key(target, sub_id, channel)
-        if key in skip:
-            continue
-        if key not in per_key and max_targets is not None and len(per_key) >= max_targets:
-            continue
-        if per_target is not None and per_key.get(key, 0) >= per_target:
-            continue
-        per_key[key] = per_key.get(key, 0) + 1
-        taken.append((msg_id, key))
-        if len(taken) >= limit:
-            break
+    taken = [(row[0], target_key(*row[1:])) for row in session.execute(stmt)]
     if taken:
         session.execute(
             update(OutboxMessage)
