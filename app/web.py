@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from app import __version__
 from app.api import errors
 from app.api.body_limit import BodyLimit
-from app.api.routes import alerts, health, posts, slack, subscriptions, watches
+from app.api.routes import alerts, deliveries, health, posts, slack, subscriptions, watches
 from app.runtime import Runtime
 
 DESCRIPTION = """Crisis-response alerting for communications teams: push posts for a
@@ -41,6 +41,7 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
         posts.router,
         alerts.router,
         subscriptions.router,
+        deliveries.router,
         slack.router,
     ):
         app.include_router(router)

@@ -25,6 +25,7 @@ import json
 import logging
 import random
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -51,9 +52,14 @@ LEASE = timedelta(seconds=15)
 # an inline run claims no more rows at a time than it can send within one lease.
 SEND_TIMEOUT = timedelta(seconds=10)
 CLAIM_BATCH = max(1, LEASE // SEND_TIMEOUT)
+# Slack: exponential backoff from 5 s to an hour, 12 attempts.
 MAX_ATTEMPTS = 12
 BASE_DELAY = 5.0
 MAX_DELAY = 3600.0
+# Webhooks: Svix's schedule. After the first attempt (at once) fails, wait 5 s, then
+# 5 min, 30 min, 2 h, 5 h, 10 h, 10 h: eight attempts over about 28 hours, then dead.
+WEBHOOK_SCHEDULE = tuple(timedelta(seconds=s) for s in (5, 300, 1800, 7200, 18000, 36000, 36000))
+JITTER = 0.2  # each wait is drawn from ±20 % of the scheduled one
 WAIT_FOR_EARLIER = timedelta(seconds=2)
 
 
@@ -95,8 +101,24 @@ def renew(factory: sessionmaker[Session], claim: Claim, now: datetime) -> bool:
 
 
 def backoff(attempts: int, retry_after: float | None, rng: random.Random) -> timedelta:
-    """Exponential backoff with ±20 % jitter, at least what the peer asked for."""
-    delay = min(MAX_DELAY, BASE_DELAY * 2 ** max(0, attempts - 1)) * rng.uniform(0.8, 1.2)
+    """Slack: exponential backoff with jitter, at least what the peer asked for."""
+    delay = min(MAX_DELAY, BASE_DELAY * 2 ** max(0, attempts - 1))
+    delay *= rng.uniform(1 - JITTER, 1 + JITTER)
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    return timedelta(seconds=delay)
+
+
+def retry_delay(
+    target: str, attempts: int, retry_after: float | None, rng: random.Random
+) -> timedelta | None:
+    """How long to wait after `attempts` failed attempts, or None: no more tries.
+    A peer's Retry-After (429/503) is honoured when it asks for longer."""
+    if target == "slack":
+        return backoff(attempts, retry_after, rng) if attempts < MAX_ATTEMPTS else None
+    if attempts > len(WEBHOOK_SCHEDULE):
+        return None
+    delay = WEBHOOK_SCHEDULE[attempts - 1].total_seconds() * rng.uniform(1 - JITTER, 1 + JITTER)
     if retry_after is not None:
         delay = max(delay, retry_after)
     return timedelta(seconds=delay)
@@ -177,13 +199,16 @@ def send_claimed(
     now = clock.now()
     error: DeliveryError | None = None
     posted: tuple[str, str] | None = None
+    status: int | None = None
+    started = time.monotonic()
     try:
-        posted = _send(job, claim.id, now, slack, webhooks)
+        posted, status = _send(job, claim.id, now, slack, webhooks)
     except DeliveryError as exc:
-        error = exc
+        error, status = exc, exc.status
+    tried = _Tried(now, round((time.monotonic() - started) * 1000), status, error, posted)
     try:
         with unit_of_work(factory) as session:
-            outcome = _record(session, claim, job, error, posted, now, rng)
+            outcome = _record(session, claim, tried, rng)
     except StaleDataError:
         outcome = None  # deleted between the read and the write of the record
     if outcome == "gone":
@@ -245,63 +270,76 @@ def _prepare(session: Session, msg: OutboxMessage, slack: SlackPort | None) -> _
 
 def _send(
     job: _Job, msg_id: str, now: datetime, slack: SlackPort | None, webhooks: WebhookPort
-) -> tuple[str, str] | None:
-    """Call the peer; returns the (channel, ts) of a new Slack post. Raises DeliveryError."""
+) -> tuple[tuple[str, str] | None, int | None]:
+    """Call the peer; returns the (channel, ts) of a new Slack post and the HTTP
+    status if known. Raises DeliveryError."""
     if job.refused is not None:
         raise job.refused
     if job.target != "slack":
-        webhooks.send(job.url, job.secret, msg_id, now, job.body)
-        return None
+        return None, webhooks.send(job.url, job.secret, msg_id, now, job.body)
     assert slack is not None  # refused above otherwise
     if not job.post:
         assert job.edit is not None
         slack.update(job.edit[0], job.edit[1], job.text, job.blocks)
-        return None
+        return None, 200
     if job.edit is not None:  # moved: the old message shows the change too, best effort
         try:
             slack.update(job.edit[0], job.edit[1], job.text, job.blocks)
         except DeliveryError as exc:
             log.info("delivery %s: the earlier Slack message was not updated: %s", msg_id, exc)
-    return slack.post(job.channel, job.text, job.blocks)
+    return slack.post(job.channel, job.text, job.blocks), 200
+
+
+@dataclass(slots=True)
+class _Tried:
+    """One attempt: when, how long, what the peer answered."""
+
+    at: datetime
+    duration_ms: int
+    status: int | None
+    error: DeliveryError | None
+    posted: tuple[str, str] | None  # (channel, ts) of a new Slack post
 
 
 def _record(
-    session: Session,
-    claim: Claim,
-    job: _Job,
-    error: DeliveryError | None,
-    posted: tuple[str, str] | None,
-    now: datetime,
-    rng: random.Random,
+    session: Session, claim: Claim, tried: _Tried, rng: random.Random
 ) -> tuple[str, str | None] | str | None:
-    """Store the outcome. Returns the DrainResult counter to add to ("sent",
-    "retried" or "dead") with the error, "gone" (the row was deleted meanwhile), or
-    None (another worker holds the row now and records its own outcome)."""
+    """Store the outcome and the attempt. Returns the DrainResult counter to add to
+    ("sent", "retried" or "dead") with the error, "gone" (the row was deleted
+    meanwhile), or None (another worker holds the row now and records its own
+    outcome)."""
     msg = session.get(OutboxMessage, claim.id)
     if msg is None:
         return "gone"
     if msg.state != "pending":
         return None
-    ours = msg.locked_until == claim.held
+    now, error = tried.at, tried.error
     if error is None:
         # Sent: recorded even if our lease was lost meanwhile (the other worker's
         # send is the at-least-once repeat, under the same webhook-id).
-        if posted is not None:
-            outbox_repo.save_slack_ref(session, msg.alert_id, posted[0], posted[1], now)
+        if tried.posted is not None:
+            channel, ts = tried.posted
+            outbox_repo.save_slack_ref(session, msg.alert_id, channel, ts, now)
         outbox_repo.mark_sent(msg, now)
+        outbox_repo.add_attempt(session, msg, tried.at, tried.duration_ms, tried.status, "sent")
         return "sent", None
-    if not ours:
+    if msg.locked_until != claim.held:
         return None
     reason = f"{msg.target}: {error.reason}"
     if error.gone and msg.subscription_id:
         sub = session.get(Subscription, msg.subscription_id)
         if sub is not None:
             subs_repo.disable(sub, now, "endpoint answered 410 Gone")
-    if error.retryable and msg.attempts + 1 < MAX_ATTEMPTS:
-        outbox_repo.mark_retry(msg, now + backoff(msg.attempts + 1, error.retry_after, rng), reason)
+    delay = retry_delay(msg.target, msg.attempts + 1, error.retry_after, rng)
+    if error.retryable and delay is not None:
+        outbox_repo.mark_retry(msg, now + delay, reason)
+        outbox_repo.add_attempt(
+            session, msg, now, tried.duration_ms, tried.status, "retried", reason, now + delay
+        )
         log.warning("delivery %s failed, will retry: %s", msg.id, error.reason)
         return "retried", reason
     outbox_repo.mark_dead(msg, reason)
+    outbox_repo.add_attempt(session, msg, now, tried.duration_ms, tried.status, "dead", reason)
     log.error("delivery %s failed for good: %s", msg.id, error.reason)
     return "dead", reason
 

@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, exists, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from app.db.base import new_id
-from app.db.tables import OutboxMessage, SlackMessageRef
+from app.db.tables import DeliveryAttempt, OutboxMessage, SlackMessageRef
 
 
 def enqueue(
@@ -216,6 +216,55 @@ def mark_dead(msg: OutboxMessage, error: str) -> None:
     msg.state = "dead"
     msg.locked_until = None
     msg.last_error = error[:500]
+
+
+def add_attempt(
+    session: Session,
+    msg: OutboxMessage,
+    at: datetime,
+    duration_ms: int,
+    status: int | None,
+    outcome: str,
+    error: str | None = None,
+    next_attempt_at: datetime | None = None,
+) -> None:
+    """Record one try at sending `msg` (after mark_*: `msg.attempts` counts it)."""
+    session.add(
+        DeliveryAttempt(
+            id=new_id("att"),
+            outbox_id=msg.id,
+            subscription_id=msg.subscription_id,
+            alert_id=msg.alert_id,
+            target=msg.target,
+            event_type=msg.event_type,
+            attempt=msg.attempts,
+            attempted_at=at,
+            duration_ms=duration_ms,
+            status_code=status,
+            outcome=outcome,
+            error=error[:500] if error else None,
+            next_attempt_at=next_attempt_at,
+        )
+    )
+
+
+def attempts_page(
+    session: Session,
+    subscription_id: str,
+    *,
+    before: tuple[datetime, str] | None,
+    limit: int,
+) -> list[DeliveryAttempt]:
+    """A subscription's delivery attempts, newest first, after the cursor `before`."""
+    stmt = select(DeliveryAttempt).where(DeliveryAttempt.subscription_id == subscription_id)
+    if before is not None:
+        at, att_id = before
+        stmt = stmt.where(
+            (DeliveryAttempt.attempted_at < at)
+            | ((DeliveryAttempt.attempted_at == at) & (DeliveryAttempt.id < att_id))
+        )
+    stmt = stmt.order_by(DeliveryAttempt.attempted_at.desc(), DeliveryAttempt.id.desc())
+    return list(session.scalars(stmt.limit(limit)))
 
 
 def earlier_pending(session: Session, msg: OutboxMessage) -> bool:
