@@ -1,9 +1,10 @@
 """Deliver the outbox with one sender per target, side by side.
 
-The scheduler calls `tick()` every second. A tick renews the leases of messages in
-flight (so a lease can be short: a dead worker's claims are due again within
-LEASE), then claims the oldest due message of each target that has no sender
-running here, and hands each to the pool. A target's sender sends its messages
+The scheduler calls `tick()` every second. The leases of messages in flight are
+renewed by a heartbeat thread every second, and by each tick (so a lease can be
+short: a dead worker's claims are due again within LEASE). A tick claims the
+oldest due message of each target that has no sender running here, and hands each
+to the pool. A target's sender sends its messages
 one after another (per-target order), claiming the next due one of its own target
 when it is done, up to TURN messages; then it gives its thread back, so a busy
 target cannot keep the others waiting for a thread. A hanging webhook receiver or
@@ -31,7 +32,8 @@ log = logging.getLogger(__name__)
 
 WORKERS = 8  # senders at a time; each holds a database connection only briefly
 TURN = 20  # messages a target's sender sends before it gives its thread back
-RENEW_WHEN = LEASE / 2  # a tick renews a lease in flight once no more than this is left
+RENEW_WHEN = LEASE / 2  # a lease in flight is renewed once no more than this is left
+BEAT_SECONDS = 1.0  # how often the heartbeat thread looks at the leases in flight
 
 
 class Dispatcher:
@@ -62,6 +64,7 @@ class Dispatcher:
         self._result = DrainResult()
         self._stopping = threading.Event()
         self._filling = threading.Lock()  # one claimer at a time: one sender per target
+        self._beat: threading.Thread | None = None
 
     def tick(self) -> DrainResult:
         """Renew leases in flight and start senders for targets with due messages.
@@ -75,6 +78,9 @@ class Dispatcher:
                 webhooks=self._webhooks,
                 rng=self._rng,
             )
+        if self._beat is None:  # renews leases even while the scheduler is late
+            self._beat = threading.Thread(target=self._beating, name="deliver-beat", daemon=True)
+            self._beat.start()
         self._heartbeat()
         self._fill()
         with self._lock:
@@ -93,6 +99,8 @@ class Dispatcher:
         self._stopping.set()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._beat is not None:
+            self._beat.join(5)
         with self._lock:
             left = {c.id: c.held for c in self._inflight.values()}
             self._inflight.clear()
@@ -105,6 +113,13 @@ class Dispatcher:
                 log.exception("delivery: releasing claims at shutdown failed")
 
     # internals ------------------------------------------------------------------
+    def _beating(self) -> None:
+        while not self._stopping.wait(BEAT_SECONDS):
+            try:
+                self._heartbeat()
+            except Exception:  # noqa: BLE001 - the next beat tries again
+                log.exception("delivery: renewing leases failed")
+
     def _heartbeat(self) -> None:
         now = self._clock.now()
         with self._lock:
