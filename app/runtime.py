@@ -23,6 +23,7 @@ from app.ml.artifacts import ModelArtifactError, default_models_root, load_class
 from app.notify.slack import SlackNotifier
 from app.notify.webhooks import WebhookSender
 from app.playbooks import PlaybookError, PlaybookSet, load_playbooks, shipped_playbooks
+from app.services.dispatch import Dispatcher
 from app.services.outbound import SlackTarget
 from app.settings import ConfigError, Settings
 from app.sources.registry import ConnectorRegistry, bluesky_session
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 
 DETECT_DIRTY_SECONDS = 2.0
 DELIVER_SECONDS = 1.0
+DELIVERY_WORKERS = 8  # outbox senders at a time, one per target (app.services.dispatch)
 PRUNE_SECONDS = 6 * 3600.0
 DATABASE_VAR = "GROUNDSWELL_DATABASE_URL"
 NOT_MIGRATED = "schema not migrated (run groundswell migrate)"
@@ -53,12 +55,28 @@ class Runtime:
     )
     # Ingest and detection of a watch take turns (PostgreSQL also locks the row).
     watch_lock: threading.RLock = field(default_factory=threading.RLock)
+    _delivery: Dispatcher | None = field(default=None, repr=False)
 
     @property
     def slack_target(self) -> SlackTarget:
         return SlackTarget(
             enabled=self.slack is not None, default_channel=self.settings.slack_default_channel
         )
+
+    @property
+    def delivery(self) -> Dispatcher:
+        """The outbox dispatcher: a sender pool under the scheduler, inline without it
+        (or on an in-memory SQLite database, which threads cannot share)."""
+        if self._delivery is None:
+            in_memory = self.engine.url.database in (None, "", ":memory:")
+            self._delivery = Dispatcher(
+                self.session_factory,
+                clock=self.clock,
+                slack=self.slack,
+                webhooks=self.webhooks,
+                workers=0 if self.jobs is None or in_memory else DELIVERY_WORKERS,
+            )
+        return self._delivery
 
     def start(self) -> None:
         if self.jobs is not None:
@@ -67,6 +85,8 @@ class Runtime:
     def stop(self) -> None:
         if self.jobs is not None:
             self.jobs.shutdown()
+        if self._delivery is not None:
+            self._delivery.shutdown()
         self.engine.dispose()
 
     def kick_detection(self) -> None:

@@ -12,7 +12,16 @@ from fastapi_offline import FastAPIOffline
 from app import __version__
 from app.api import errors
 from app.api.body_limit import BodyLimit
-from app.api.routes import alerts, health, playbooks, posts, slack, subscriptions, watches
+from app.api.routes import (
+    alerts,
+    deliveries,
+    health,
+    playbooks,
+    posts,
+    slack,
+    subscriptions,
+    watches,
+)
 from app.core.normalise import MAX_COUNT
 from app.runtime import Runtime
 
@@ -59,6 +68,7 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
         posts.router,
         alerts.router,
         subscriptions.router,
+        deliveries.router,
         slack.router,
         playbooks.router,
     ):

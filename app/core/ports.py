@@ -39,12 +39,14 @@ class DeliveryError(Exception):
         retryable: bool,
         retry_after: float | None = None,
         gone: bool = False,
+        status: int | None = None,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retryable = retryable
         self.retry_after = retry_after
         self.gone = gone
+        self.status = status  # the peer's HTTP status, when it answered
 
 
 class SlackPort(Protocol):
@@ -58,8 +60,11 @@ class SlackPort(Protocol):
 
 
 class WebhookPort(Protocol):
-    def send(self, url: str, secret: str, msg_id: str, timestamp: datetime, body: bytes) -> None:
-        """Signed POST per Standard Webhooks. Raises DeliveryError (gone=True on 410)."""
+    def send(
+        self, url: str, secret: str, msg_id: str, timestamp: datetime, body: bytes
+    ) -> int | None:
+        """Signed POST per Standard Webhooks; returns the HTTP status (2xx) if known.
+        Raises DeliveryError (gone=True on 410)."""
         ...
 
 

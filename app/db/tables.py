@@ -212,6 +212,31 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class DeliveryAttempt(Base):
+    """One try at sending an outbox message: when, what the peer answered, how long.
+
+    Goes with its message (retention) and with its subscription (deleted)."""
+
+    __tablename__ = "delivery_attempts"
+    __table_args__ = (Index("ix_delivery_attempts_sub_time", "subscription_id", "attempted_at"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    outbox_id: Mapped[str] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"), index=True)
+    subscription_id: Mapped[str | None] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="CASCADE")
+    )
+    alert_id: Mapped[str] = mapped_column(ID)
+    target: Mapped[str] = mapped_column(String(10))
+    event_type: Mapped[str] = mapped_column(String(40))
+    attempt: Mapped[int] = mapped_column(Integer)
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(10))  # sent | retried | dead
+    error: Mapped[str | None] = mapped_column(String(500))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class SlackMessageRef(Base):
     """Where an alert's Slack message lives, so later changes edit it in place.
 

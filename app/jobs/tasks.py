@@ -10,7 +10,6 @@ from app.core.channels import masked_spec
 from app.db.repos import outbox as outbox_repo
 from app.db.repos import watches as watches_repo
 from app.db.session import unit_of_work
-from app.services.delivery import drain_outbox
 from app.services.detection import DetectOutcome, detect_watch, preload
 from app.services.polling import poll_channel
 from app.services.retention import prune
@@ -86,12 +85,9 @@ def _detect_chunk(runtime: Runtime, chunk: list[str], *, isolate: bool) -> list[
 
 
 def deliver(runtime: Runtime) -> int:
-    result = drain_outbox(
-        runtime.session_factory,
-        clock=runtime.clock,
-        slack=runtime.slack,
-        webhooks=runtime.webhooks,
-    )
+    """One delivery tick: under the scheduler it starts a sender per target with due
+    messages and returns; without one it drains inline. Counts what was recorded."""
+    result = runtime.delivery.tick()
     with unit_of_work(runtime.session_factory) as session:
         counts = outbox_repo.counts(session)
     for state in ("pending", "sent", "dead"):

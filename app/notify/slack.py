@@ -62,11 +62,14 @@ def _from_api_error(method: str, exc: SlackApiError) -> DeliveryError:
     reason = f"slack {method}: {code} (HTTP {status})"
     if status == 429 or code in ("ratelimited", "rate_limited"):
         return DeliveryError(
-            reason, retryable=True, retry_after=_retry_after(getattr(response, "headers", None))
+            reason,
+            retryable=True,
+            retry_after=_retry_after(getattr(response, "headers", None)),
+            status=status,
         )
     if status >= 500 or code in RETRYABLE_ERRORS:
-        return DeliveryError(reason, retryable=True)
-    return DeliveryError(reason, retryable=False)
+        return DeliveryError(reason, retryable=True, status=status)
+    return DeliveryError(reason, retryable=False, status=status)
 
 
 class SlackNotifier:

@@ -85,8 +85,9 @@ class WebhookSender:
     ) -> None:
         self.close()
 
-    def send(self, url: str, secret: str, msg_id: str, timestamp: datetime, body: bytes) -> None:
-        """POST `body` to `url`, signed with `secret`; raise DeliveryError on failure."""
+    def send(self, url: str, secret: str, msg_id: str, timestamp: datetime, body: bytes) -> int:
+        """POST `body` to `url`, signed with `secret`; returns the (2xx) status, raises
+        DeliveryError on failure."""
         host = _host(url)
         try:
             check_target(url, allow_private=self._allow_private, resolver=self._resolver)
@@ -102,7 +103,7 @@ class WebhookSender:
         try:
             # stream, and never read the body: a receiver cannot make us download much
             with self._client.stream("POST", url, content=body, headers=headers) as response:
-                self._outcome(host, response)
+                return self._outcome(host, response)
         except httpx.TimeoutException as exc:
             reason = f"webhook to {host}: timeout ({type(exc).__name__})"
             log.warning("%s", reason)
@@ -116,19 +117,19 @@ class WebhookSender:
             raise DeliveryError(reason, retryable=False) from None
 
     @staticmethod
-    def _outcome(host: str, response: httpx.Response) -> None:
+    def _outcome(host: str, response: httpx.Response) -> int:
         status = response.status_code
         if 200 <= status < 300:
-            return
+            return status
         reason = f"webhook to {host}: HTTP {status}"
         log.warning("%s", reason)
         if status == 410:
-            raise DeliveryError(reason, retryable=False, gone=True)
+            raise DeliveryError(reason, retryable=False, gone=True, status=status)
         if status in RETRYABLE_STATUS:
             retry_after = None
             if status in (429, 503):
                 retry_after = parse_retry_after(
                     response.headers.get("retry-after"), response.headers.get("date")
                 )
-            raise DeliveryError(reason, retryable=True, retry_after=retry_after)
-        raise DeliveryError(reason, retryable=False)
+            raise DeliveryError(reason, retryable=True, retry_after=retry_after, status=status)
+        raise DeliveryError(reason, retryable=False, status=status)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, exists, func, select, update
+from sqlalchemy.orm import Session, aliased
 
 from app.db.base import new_id
-from app.db.tables import OutboxMessage, SlackMessageRef
+from app.db.tables import DeliveryAttempt, OutboxMessage, SlackMessageRef
 
 
 def enqueue(
@@ -40,29 +40,138 @@ def enqueue(
     return msg
 
 
-def claim_due(session: Session, now: datetime, lease: timedelta, limit: int = 50) -> list[str]:
-    """Take up to `limit` due messages, leasing them so no other worker sends them.
+def target_key(target: str, subscription_id: str | None, slack_channel: str | None) -> str:
+    """The peer a message goes to: its subscription, or its Slack channel. Delivery
+    runs one sender at a time per key, so a slow peer holds up only itself."""
+    if target == "slack":
+        return f"slack:{slack_channel or ''}"
+    return f"sub:{subscription_id or ''}"
 
-    A crashed claim becomes due again when its lease runs out. On PostgreSQL the
-    rows are locked with SKIP LOCKED, so two workers never take the same one."""
+
+def _key_filter(key: str) -> ColumnElement[bool]:
+    kind, _, value = key.partition(":")
+    if kind == "slack":
+        return (OutboxMessage.target == "slack") & (OutboxMessage.slack_channel == value)
+    if not value:
+        return (OutboxMessage.target != "slack") & OutboxMessage.subscription_id.is_(None)
+    return (OutboxMessage.target != "slack") & (OutboxMessage.subscription_id == value)
+
+
+def _no_earlier_pending() -> ColumnElement[bool]:
+    """No older message for the same alert and target (the same subscription, or
+    Slack) is still pending: each target gets one alert's events in the order they
+    were made, whatever retries, leases and crashes happen between them. An older
+    message that went dead no longer holds the later ones back."""
+    earlier = aliased(OutboxMessage)
+    return ~exists().where(
+        earlier.alert_id == OutboxMessage.alert_id,
+        earlier.target == OutboxMessage.target,
+        earlier.subscription_id.is_not_distinct_from(OutboxMessage.subscription_id),
+        earlier.state == "pending",
+        (earlier.created_at < OutboxMessage.created_at)
+        | ((earlier.created_at == OutboxMessage.created_at) & (earlier.id < OutboxMessage.id)),
+    )
+
+
+def claim_due(session: Session, now: datetime, lease: timedelta, limit: int = 50) -> list[str]:
+    """Take up to `limit` due messages, leasing them so no other worker sends them."""
+    return [msg_id for msg_id, _ in claim_due_by_target(session, now, lease, limit=limit)]
+
+
+def _due(now: datetime) -> list[ColumnElement[bool]]:
+    """Pending, its next attempt has come, not leased (a crashed claim becomes due
+    again when its lease runs out), and no older message of its alert for the same
+    target pending (per-target order)."""
+    return [
+        OutboxMessage.state == "pending",
+        OutboxMessage.next_attempt_at <= now,
+        (OutboxMessage.locked_until.is_(None)) | (OutboxMessage.locked_until <= now),
+        _no_earlier_pending(),
+    ]
+
+
+def due_targets(
+    session: Session, now: datetime, *, limit: int, skip: frozenset[str] = frozenset()
+) -> list[str]:
+    """Keys of up to `limit` targets with a due message, the longest-waiting first,
+    leaving out `skip` (targets this worker is already sending to)."""
+    cols = (OutboxMessage.target, OutboxMessage.subscription_id, OutboxMessage.slack_channel)
     stmt = (
-        select(OutboxMessage.id)
-        .where(
-            OutboxMessage.state == "pending",
-            OutboxMessage.next_attempt_at <= now,
-            (OutboxMessage.locked_until.is_(None)) | (OutboxMessage.locked_until <= now),
+        select(*cols).where(*_due(now)).group_by(*cols).order_by(func.min(OutboxMessage.created_at))
+    )
+    busy_subs = [k.partition(":")[2] for k in skip if k.startswith("sub:")]
+    busy_channels = [k.partition(":")[2] for k in skip if k.startswith("slack:")]
+    if busy_subs:
+        stmt = stmt.where(
+            (OutboxMessage.target == "slack")
+            | func.coalesce(OutboxMessage.subscription_id, "").not_in(busy_subs)
         )
+    if busy_channels:
+        stmt = stmt.where(
+            (OutboxMessage.target != "slack")
+            | func.coalesce(OutboxMessage.slack_channel, "").not_in(busy_channels)
+        )
+    return [target_key(*row) for row in session.execute(stmt.limit(limit))]
+
+
+def claim_due_by_target(
+    session: Session,
+    now: datetime,
+    lease: timedelta,
+    *,
+    limit: int = 50,
+    only: str | None = None,
+) -> list[tuple[str, str]]:
+    """Take up to `limit` due messages (of target `only`, if given), oldest first,
+    leasing them so no other worker sends them; returns (id, target key) pairs.
+
+    A message is due when it is pending, its next attempt has come, it is not leased
+    and no older message of its alert for the same target is pending (per-target
+    order). On PostgreSQL the rows are locked with SKIP LOCKED, so two workers never
+    take the same one."""
+    stmt = (
+        select(
+            OutboxMessage.id,
+            OutboxMessage.target,
+            OutboxMessage.subscription_id,
+            OutboxMessage.slack_channel,
+        )
+        .where(*_due(now))
         .order_by(OutboxMessage.created_at, OutboxMessage.id)
         .limit(limit)
     )
+    if only is not None:
+        stmt = stmt.where(_key_filter(only))
     if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    ids = list(session.scalars(stmt))
-    if ids:
+        stmt = stmt.with_for_update(skip_locked=True, of=OutboxMessage)
+    taken = [(row[0], target_key(*row[1:])) for row in session.execute(stmt)]
+    if taken:
         session.execute(
-            update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(locked_until=now + lease)
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_([msg_id for msg_id, _ in taken]))
+            .values(locked_until=now + lease)
+            .execution_options(synchronize_session=False)
         )
-    return ids
+    return taken
+
+
+def release(session: Session, held: dict[str, datetime]) -> int:
+    """Give back claims not sent (e.g. at shutdown): each row whose lease is still
+    the one given is due again at once. Returns how many were released."""
+    released = 0
+    for msg_id, until in held.items():
+        done = session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == msg_id,
+                OutboxMessage.state == "pending",
+                OutboxMessage.locked_until == until,
+            )
+            .values(locked_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        released += done.rowcount or 0  # type: ignore[attr-defined]
+    return released
 
 
 def renew_lease(
@@ -107,6 +216,55 @@ def mark_dead(msg: OutboxMessage, error: str) -> None:
     msg.state = "dead"
     msg.locked_until = None
     msg.last_error = error[:500]
+
+
+def add_attempt(
+    session: Session,
+    msg: OutboxMessage,
+    at: datetime,
+    duration_ms: int,
+    status: int | None,
+    outcome: str,
+    error: str | None = None,
+    next_attempt_at: datetime | None = None,
+) -> None:
+    """Record one try at sending `msg` (after mark_*: `msg.attempts` counts it)."""
+    session.add(
+        DeliveryAttempt(
+            id=new_id("att"),
+            outbox_id=msg.id,
+            subscription_id=msg.subscription_id,
+            alert_id=msg.alert_id,
+            target=msg.target,
+            event_type=msg.event_type,
+            attempt=msg.attempts,
+            attempted_at=at,
+            duration_ms=duration_ms,
+            status_code=status,
+            outcome=outcome,
+            error=error[:500] if error else None,
+            next_attempt_at=next_attempt_at,
+        )
+    )
+
+
+def attempts_page(
+    session: Session,
+    subscription_id: str,
+    *,
+    before: tuple[datetime, str] | None,
+    limit: int,
+) -> list[DeliveryAttempt]:
+    """A subscription's delivery attempts, newest first, after the cursor `before`."""
+    stmt = select(DeliveryAttempt).where(DeliveryAttempt.subscription_id == subscription_id)
+    if before is not None:
+        at, att_id = before
+        stmt = stmt.where(
+            (DeliveryAttempt.attempted_at < at)
+            | ((DeliveryAttempt.attempted_at == at) & (DeliveryAttempt.id < att_id))
+        )
+    stmt = stmt.order_by(DeliveryAttempt.attempted_at.desc(), DeliveryAttempt.id.desc())
+    return list(session.scalars(stmt.limit(limit)))
 
 
 def earlier_pending(session: Session, msg: OutboxMessage) -> bool:
