@@ -13,6 +13,7 @@ from app import __version__
 from app.api import errors
 from app.api.body_limit import BodyLimit
 from app.api.routes import alerts, health, playbooks, posts, slack, subscriptions, watches
+from app.api.routes import timeline
 from app.core.normalise import MAX_COUNT
 from app.runtime import Runtime
 
@@ -61,6 +62,7 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
         subscriptions.router,
         slack.router,
         playbooks.router,
+        timeline.router,
     ):
         app.include_router(router)
     fastapi_openapi = app.openapi
