@@ -12,8 +12,7 @@ from fastapi_offline import FastAPIOffline
 from app import __version__
 from app.api import errors
 from app.api.body_limit import BodyLimit
-from app.api.routes import alerts, health, playbooks, posts, slack, subscriptions, watches
-from app.api.routes import timeline
+from app.api.routes import alerts, health, playbooks, posts, slack, subscriptions, timeline, watches
 from app.core.normalise import MAX_COUNT
 from app.runtime import Runtime
 

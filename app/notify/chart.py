@@ -51,8 +51,8 @@ def chart_figure(timeline: Timeline, alert_start: datetime, title: str) -> Figur
             bx,
             [e for _, e, _ in banded],
             where="post",
-            color=COLOURS["band"],
-            linewidth=1.0,
+            color="#1f5f8b",
+            linewidth=1.2,
             linestyle="--",
             label="expected",
         )
@@ -79,7 +79,9 @@ def chart_figure(timeline: Timeline, alert_start: datetime, title: str) -> Figur
     ax.axvline(
         alert_start,
         color=COLOURS["alert"],
-        linewidth=2.0,
+        linewidth=1.5,
+        linestyle=(0, (4, 2)),
+        zorder=1,  # behind the posts, so the spike it marks stays visible
         label=f"alert start {alert_start:%d %b %H:%M} UTC",
         gid=ALERT_START_GID,
     )

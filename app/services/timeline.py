@@ -132,7 +132,9 @@ def _replay(
     return out
 
 
-def _alerts(session: Session, watch_id: str, since: datetime, until: datetime) -> list[TimelineAlert]:
+def _alerts(
+    session: Session, watch_id: str, since: datetime, until: datetime
+) -> list[TimelineAlert]:
     """Alerts open at any time in [since, until): opened before until, not closed before since."""
     stmt = (
         select(Alert)

@@ -4,23 +4,40 @@ band follows the history, bad ranges are a 422 naming the parameter, the chart i
 
 from __future__ import annotations
 
+import io
 import struct
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from app.core.buckets import BUCKET, bucket_start
 from app.db.session import unit_of_work
 from app.db.tables import VolumeBucket
 from tests.builders import an_open_alert
-from tests.integration.test_api import AUTH, _watch, client  # noqa: F401  (a fixture)
+from tests.integration.test_api import AUTH, _client, _watch
+
+
+@pytest.fixture
+def client(session_factory, clock, db_engine):
+    with _client(session_factory, clock, db_engine) as c:
+        yield c
 
 
 def _buckets(session_factory, watch_id: str, rows: dict[datetime, tuple[int, int, int, int]]):
     with unit_of_work(session_factory) as s:
         for at, (total, neg, pos, par) in rows.items():
-            s.add(VolumeBucket(watch_id=watch_id, bucket_start=at, total=total, negative=neg,
-                               positive=pos, parody=par))
+            s.add(
+                VolumeBucket(
+                    watch_id=watch_id,
+                    bucket_start=at,
+                    total=total,
+                    negative=neg,
+                    positive=pos,
+                    parody=par,
+                )
+            )
 
 
 def _alert(session_factory, alert_id, watch_id, opened, resolved=None, kind="negative_surge"):
@@ -32,7 +49,9 @@ def _alert(session_factory, alert_id, watch_id, opened, resolved=None, kind="neg
         s.add(a)
 
 
-def _steady(end: datetime, hours: float, per_bucket: int) -> dict[datetime, tuple[int, int, int, int]]:
+def _steady(
+    end: datetime, hours: float, per_bucket: int
+) -> dict[datetime, tuple[int, int, int, int]]:
     n = int(hours * 12)
     return {end - (n - i) * BUCKET: (per_bucket, 0, per_bucket // 2, 0) for i in range(n)}
 
@@ -54,8 +73,10 @@ def test_timeline_returns_stored_buckets_and_alerts(client, clock, session_facto
     assert body["bucket_minutes"] == 5
     assert len(body["buckets"]) in (576, 577)  # 48 h, plus the open bucket when now is mid-bucket
     starts = [datetime.fromisoformat(b["start"]) for b in body["buckets"]]
-    assert starts == sorted(starts) and all(b - a == BUCKET for a, b in zip(starts, starts[1:]))
-    by_start = dict(zip(starts, body["buckets"]))
+    assert starts == sorted(starts) and all(
+        b - a == BUCKET for a, b in zip(starts, starts[1:], strict=False)
+    )
+    by_start = dict(zip(starts, body["buckets"], strict=True))
     got = by_start[b1]
     assert (got["total"], got["negative"], got["positive"], got["parody"]) == (17, 9, 3, 2)
     assert by_start[b2]["total"] == 4
@@ -105,8 +126,9 @@ def test_expected_is_null_before_the_watch_has_data(client, clock, session_facto
     end = bucket_start(clock.now())
     _buckets(session_factory, w["id"], _steady(end, 2, 3))
     # the watch was created now: nothing before its first stored bucket
-    r = client.get(f"/api/v1/watches/{w['id']}/timeline", params={"until": end.isoformat()},
-                   headers=AUTH)
+    r = client.get(
+        f"/api/v1/watches/{w['id']}/timeline", params={"until": end.isoformat()}, headers=AUTH
+    )
     bs = r.json()["buckets"]
     assert all(b["expected"] is None for b in bs[:-24])
     assert bs[-24]["expected"] is None and all(b["expected"] is not None for b in bs[-23:])
@@ -122,13 +144,19 @@ def test_bad_ranges_unknown_watch_and_auth(client, clock):
         assert r.status_code == 422, r.text
         return r.json()["errors"][0]["field"]
 
-    assert field({"since": now.isoformat(), "until": (now - timedelta(hours=1)).isoformat()}) == "since"
+    assert (
+        field({"since": now.isoformat(), "until": (now - timedelta(hours=1)).isoformat()})
+        == "since"
+    )
     assert field({"since": (now - timedelta(days=15)).isoformat()}) == "since"
     assert field({"until": (now + timedelta(days=1)).isoformat()}) == "until"
     assert field({"since": "0001-01-01T00:00:00+01:00"}) == "since"
     assert field({"until": "not-a-time"}) == "query.until"  # FastAPI's own parse error
-    ok = client.get(url, params={"since": (now - timedelta(days=14)).isoformat(),
-                                 "until": now.isoformat()}, headers=AUTH)
+    ok = client.get(
+        url,
+        params={"since": (now - timedelta(days=14)).isoformat(), "until": now.isoformat()},
+        headers=AUTH,
+    )
     assert ok.status_code == 200 and len(ok.json()["buckets"]) in (4032, 4033)
     assert client.get("/api/v1/watches/nope/timeline", headers=AUTH).status_code == 404
     assert client.get(url).status_code == 401
@@ -154,8 +182,6 @@ def test_alert_chart_is_a_png(client, clock, session_factory):
     assert (width, height) == (1000, 420)
     import matplotlib.image
 
-    import io
-
     pixels = matplotlib.image.imread(io.BytesIO(png), format="png")
     assert pixels.shape[:2] == (420, 1000) and pixels.std() > 0.01  # decodes, not blank
 
@@ -174,8 +200,10 @@ def test_naive_query_times_are_utc(client, clock, session_factory):
     at = bucket_start(clock.now()) - 3 * BUCKET
     _buckets(session_factory, w["id"], {at: (5, 0, 0, 0)})
     naive = at.astimezone(UTC).replace(tzinfo=None)
-    r = client.get(f"/api/v1/watches/{w['id']}/timeline",
-                   params={"since": naive.isoformat(), "until": (naive + BUCKET).isoformat()},
-                   headers=AUTH)
+    r = client.get(
+        f"/api/v1/watches/{w['id']}/timeline",
+        params={"since": naive.isoformat(), "until": (naive + BUCKET).isoformat()},
+        headers=AUTH,
+    )
     assert r.status_code == 200, r.text
     assert [b["total"] for b in r.json()["buckets"]] == [5]

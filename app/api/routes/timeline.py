@@ -52,7 +52,9 @@ class TimelineRead(BaseModel):
     alerts: list[TimelineAlertRead]
 
 
-def _range(since: datetime | None, until: datetime | None, now: datetime) -> tuple[datetime, datetime]:
+def _range(
+    since: datetime | None, until: datetime | None, now: datetime
+) -> tuple[datetime, datetime]:
     """Defaults: the last 48 hours.  until at most one bucket ahead of now; since
     before until; at most MAX_RANGE (14 days) apart -- else 422 naming the parameter."""
     end = _utc("until", until) or now

@@ -1,0 +1,49 @@
+"""The alert chart (issue #20) draws what it is given: the alert-start marker at the
+alert's start, the spike in the plotted series there, the band from the timeline.
+Asserted on the data handed to matplotlib, not on pixels."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from app.core.buckets import BUCKET
+from app.notify.chart import ALERT_START_GID, chart_figure, render_png
+from app.services.timeline import Timeline, TimelineAlert, TimelineBucket
+
+START = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
+SPIKE_AT = START + 400 * BUCKET
+
+
+def _timeline() -> Timeline:
+    buckets = []
+    for i in range(576):
+        at = START + i * BUCKET
+        spike = SPIKE_AT <= at < SPIKE_AT + 6 * BUCKET
+        total, neg = (60, 45) if spike else (4 + i % 3, 1)
+        buckets.append(TimelineBucket(at, total, neg, 2, 1 if spike else 0, 4.0, 11.0, 1.0, 0.1))
+    alert = TimelineAlert("a1", "negative_surge", "critical", "open", SPIKE_AT, None)
+    return Timeline("w1", START, START + 576 * BUCKET, "medium", buckets, [alert])
+
+
+def test_marker_sits_at_the_alert_start_and_on_the_spike():
+    import matplotlib.dates as mdates
+
+    fig = chart_figure(_timeline(), SPIKE_AT, "Metro Police: negative surge (critical)")
+    ax = fig.axes[0]
+    markers = [ln for ln in ax.get_lines() if ln.get_gid() == ALERT_START_GID]
+    assert len(markers) == 1
+    xs = [mdates.date2num(x) if isinstance(x, datetime) else x for x in markers[0].get_xdata()]
+    assert xs == [mdates.date2num(SPIKE_AT)] * 2
+    total = next(ln for ln in ax.get_lines() if ln.get_gid() == "posts-total")
+    tx, ty = list(total.get_xdata()), list(total.get_ydata())
+    peak_at = tx[ty.index(max(ty))]
+    assert peak_at == SPIKE_AT  # the first bucket of the spike is where the marker is
+    assert ax.get_xlim() == (
+        mdates.date2num(START),
+        mdates.date2num(START + 48 * timedelta(hours=1)),
+    )
+
+
+def test_png_renders():
+    png = render_png(_timeline(), SPIKE_AT, "t")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
