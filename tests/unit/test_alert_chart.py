@@ -47,3 +47,37 @@ def test_marker_sits_at_the_alert_start_and_on_the_spike():
 def test_png_renders():
     png = render_png(_timeline(), SPIKE_AT, "t")
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_upper_is_where_one_bucket_reaches_the_volume_alarm():
+    """`upper` is the detector's own 5-minute alarm line: a bucket just above it fires a
+    5-minute volume_surge, one just below does not.  The history is bursty (lognormal
+    rate), so the watch's calibrated bar, not the preset's floor, sets the line."""
+    import math
+    import random
+
+    from app.core.detect import WatchDetector
+    from app.core.model import AlertKind, BucketCounts
+    from app.services.timeline import _upper
+
+    rnd = random.Random(5)
+    for sensitivity in ("low", "medium", "high"):
+        det = WatchDetector.new(sensitivity)
+        at = START
+        for _ in range(6 * 288):  # six days around 6 posts / bucket, bursty
+            rate = 6.0 * math.exp(rnd.gauss(0.0, 0.6))
+            det.feed(BucketCounts(at, sum(rnd.random() < rate / 40 for _ in range(40))))
+            at += BUCKET
+        sec = int(at.timestamp())
+        e = det.total.expected((sec // 3600) % 24, (sec // 86400 + 3) % 7)
+        up = _upper(det, e)
+        assert up > e
+
+        def fires(n: int, det: WatchDetector = det, at: datetime = at) -> bool:
+            return any(
+                s.kind is AlertKind.VOLUME_SURGE and s.evidence["window_minutes"] == 5
+                for s in det.peek(BucketCounts(at, n), 1.0)
+            )
+
+        assert fires(math.ceil(up) + 1), sensitivity
+        assert not fires(math.floor(up) - 1), sensitivity
