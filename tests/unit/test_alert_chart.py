@@ -81,3 +81,19 @@ def test_upper_is_where_one_bucket_reaches_the_volume_alarm():
 
         assert fires(math.ceil(up) + 1), sensitivity
         assert not fires(math.floor(up) - 1), sensitivity
+
+
+def test_chart_range_ends_at_resolution_and_shows_the_start():
+    from app.api.routes.timeline import chart_range
+
+    now = START + timedelta(days=20)
+    h = timedelta(hours=1)
+    # open alert: the last 48 hours
+    assert chart_range(now - 3 * h, None, now - h, now) == (now - 48 * h, now)
+    # resolved two days ago: ends just after its last update
+    upd = now - 48 * h
+    assert chart_range(upd - 5 * h, upd, upd, now) == (upd + BUCKET - 48 * h, upd + BUCKET)
+    # open for three days: widened to its start (plus an hour)
+    assert chart_range(now - 72 * h, None, now, now) == (now - 73 * h, now)
+    # open for a month: capped at 14 days
+    assert chart_range(now - timedelta(days=30), None, now, now) == (now - timedelta(days=14), now)

@@ -68,6 +68,17 @@ def _range(
     return start, end
 
 
+def chart_range(
+    opened_at: datetime, resolved_at: datetime | None, updated_at: datetime, now: datetime
+) -> tuple[datetime, datetime]:
+    """An alert chart's range: the 48 hours up to now, or up to its last update (plus a
+    bucket) once resolved; widened to show the alert's start with an hour before it,
+    up to MAX_RANGE (14 days)."""
+    end = min(now, updated_at + BUCKET) if resolved_at is not None else now
+    start = max(min(end - DEFAULT_RANGE, opened_at - 12 * BUCKET), end - MAX_RANGE)
+    return start, end
+
+
 def _read(t: Timeline) -> TimelineRead:
     return TimelineRead(
         watch_id=t.watch_id,
@@ -118,9 +129,7 @@ def get_alert_chart(alert_id: str, runtime: RuntimeDep, _: ApiKeyDep) -> Respons
         watch = watches_repo.get(session, alert.watch_id)
         if watch is None:
             raise NotFound("watch", alert.watch_id)
-        end = min(now, alert.updated_at + BUCKET) if alert.resolved_at is not None else now
-        # the alert's start always on the chart (with an hour before it), up to 14 days
-        start = max(min(end - DEFAULT_RANGE, alert.opened_at - 12 * BUCKET), end - MAX_RANGE)
+        start, end = chart_range(alert.opened_at, alert.resolved_at, alert.updated_at, now)
         timeline = build_timeline(session, watch, start, end)
         title = f"{watch.name}: {alert.kind.replace('_', ' ')} ({alert.severity})"
         alert_start = alert.opened_at
