@@ -20,6 +20,7 @@ from app.api.routes import (
     posts,
     slack,
     subscriptions,
+    timeline,
     watches,
 )
 from app.core.normalise import MAX_COUNT
@@ -71,6 +72,7 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
         deliveries.router,
         slack.router,
         playbooks.router,
+        timeline.router,
     ):
         app.include_router(router)
     fastapi_openapi = app.openapi
