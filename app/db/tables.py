@@ -88,14 +88,14 @@ class Post(Base):
             "watch_id",
             "id",
             sqlite_where=text("irony IS 1"),
-            postgresql_where=text("irony"),
+            postgresql_where=text("irony IS TRUE"),
         ),
         Index(
             "ix_posts_watch_offensive_id",
             "watch_id",
             "id",
             sqlite_where=text("offensive IS 1"),
-            postgresql_where=text("offensive"),
+            postgresql_where=text("offensive IS TRUE"),
         ),
         Index(
             "ix_posts_watch_own_id",

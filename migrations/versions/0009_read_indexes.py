@@ -21,8 +21,8 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 PARTIAL = {
-    "ix_posts_watch_irony_id": ("irony IS 1", "irony"),
-    "ix_posts_watch_offensive_id": ("offensive IS 1", "offensive"),
+    "ix_posts_watch_irony_id": ("irony IS 1", "irony IS TRUE"),
+    "ix_posts_watch_offensive_id": ("offensive IS 1", "offensive IS TRUE"),
     "ix_posts_watch_own_id": ("is_own = 1", "is_own"),
 }
 ALERTS = {

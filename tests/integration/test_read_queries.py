@@ -134,8 +134,10 @@ def _plan(engine, statement: str, parameters: object) -> str:
         if engine.dialect.name == "sqlite":
             rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
             return "\n".join(str(r[-1]) for r in rows)
-        # an empty table is cheapest to scan: ask whether the index can serve it
+        # an empty table is cheapest to scan and sort: ask whether the index can serve
+        # the query in its order
         conn.exec_driver_sql("SET enable_seqscan = off")
+        conn.exec_driver_sql("SET enable_sort = off")
         rows = conn.exec_driver_sql("EXPLAIN " + statement, parameters)
         return "\n".join(r[0] for r in rows)
 
