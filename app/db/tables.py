@@ -78,6 +78,32 @@ class Post(Base):
             sqlite_where=text("is_own = 1"),
             postgresql_where=text("is_own"),
         ),
+        # The posts list (newest first by id, issue #22): per label, the watch's
+        # matching posts already in id order, so a page reads ~limit rows instead of
+        # sorting the whole watch (~560 ms at 2M posts).
+        Index("ix_posts_watch_id", "watch_id", "id"),
+        Index("ix_posts_watch_sentiment_id", "watch_id", "sentiment", "id"),
+        Index(
+            "ix_posts_watch_irony_id",
+            "watch_id",
+            "id",
+            sqlite_where=text("irony IS 1"),
+            postgresql_where=text("irony IS TRUE"),
+        ),
+        Index(
+            "ix_posts_watch_offensive_id",
+            "watch_id",
+            "id",
+            sqlite_where=text("offensive IS 1"),
+            postgresql_where=text("offensive IS TRUE"),
+        ),
+        Index(
+            "ix_posts_watch_own_id",
+            "watch_id",
+            "id",
+            sqlite_where=text("is_own = 1"),
+            postgresql_where=text("is_own"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(
@@ -136,6 +162,10 @@ class Alert(Base):
             postgresql_where=text("state != 'resolved'"),
         ),
         Index("ix_alerts_watch_state", "watch_id", "state"),
+        # The alert list, newest first on (opened_at, id): unfiltered, by watch, by state.
+        Index("ix_alerts_opened", "opened_at", "id"),
+        Index("ix_alerts_watch_opened", "watch_id", "opened_at", "id"),
+        Index("ix_alerts_state_opened", "state", "opened_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)

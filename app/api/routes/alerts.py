@@ -61,17 +61,17 @@ def list_alerts(
     if len(rows) > limit:
         last = rows[limit - 1]
         nxt = encode_cursor([last.opened_at.isoformat(), last.id])
-    items = [_read(alert_data(alerts_repo.snapshot_of(session, a))) for a in rows[:limit]]
+    items = [_read(alert_data(snap)) for snap in rows[:limit]]
     return Page[AlertRead](items=items, next_cursor=nxt)
 
 
 @router.get("/{alert_id}", response_model=AlertRead)
 def get_alert(alert_id: str, session: UowDep, _: ApiKeyDep) -> AlertRead:
     """One alert with its evidence (observed vs expected, score, samples) and guidance."""
-    alert = alerts_repo.get(session, alert_id)
-    if alert is None:
+    snap = alerts_repo.get_snapshot(session, alert_id)
+    if snap is None:
         raise NotFound("alert", alert_id)
-    return _read(alert_data(alerts_repo.snapshot_of(session, alert)))
+    return _read(alert_data(snap))
 
 
 @router.get("/{alert_id}/events", response_model=list[AlertEventRead])

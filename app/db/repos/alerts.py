@@ -86,9 +86,10 @@ def page(
     kind: str | None,
     before: tuple[datetime, str] | None,
     limit: int,
-) -> list[Alert]:
-    """Newest first, keyset-paged on (opened_at, id)."""
-    stmt = select(Alert)
+) -> list[AlertSnapshot]:
+    """Newest first, keyset-paged on (opened_at, id); each with its watch's name from
+    the same statement (one per page, not one per alert)."""
+    stmt = select(Alert, Watch.name).outerjoin(Watch, Watch.id == Alert.watch_id)
     if watch_id:
         stmt = stmt.where(Alert.watch_id == watch_id)
     if state:
@@ -99,7 +100,18 @@ def page(
         at, aid = before
         stmt = stmt.where((Alert.opened_at < at) | ((Alert.opened_at == at) & (Alert.id < aid)))
     stmt = stmt.order_by(Alert.opened_at.desc(), Alert.id.desc()).limit(limit)
-    return list(session.scalars(stmt))
+    return [snapshot(a, name or a.watch_id) for a, name in session.execute(stmt)]
+
+
+def get_snapshot(session: Session, alert_id: str) -> AlertSnapshot | None:
+    """One alert as shown, its watch's name read in the same statement."""
+    stmt = (
+        select(Alert, Watch.name)
+        .outerjoin(Watch, Watch.id == Alert.watch_id)
+        .where(Alert.id == alert_id)
+    )
+    row = session.execute(stmt).first()
+    return None if row is None else snapshot(row[0], row[1] or row[0].watch_id)
 
 
 def snapshot(alert: Alert, watch_name: str) -> AlertSnapshot:
