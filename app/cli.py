@@ -1,5 +1,5 @@
-"""Command line: `groundswell serve | migrate | create-api-key | detect-once | train | classify |
-check-model | teach`."""
+"""Command line: `groundswell serve | migrate | create-api-key | detect-once | slack-test |
+train | classify | check-model | teach`."""
 
 from __future__ import annotations
 
@@ -16,10 +16,12 @@ import uvicorn
 from pydantic import ValidationError
 
 from app import logging as app_logging
+from app.core.ports import DeliveryError
 from app.db.repos import api_keys
 from app.db.session import make_session_factory, unit_of_work
 from app.jobs import tasks
 from app.ml import commands as ml_commands
+from app.notify.slack import SlackCallError, SlackNotifier
 from app.runtime import build_runtime, open_database
 from app.settings import ConfigError, Settings, check_environment, load_settings
 from app.web import create_app
@@ -114,6 +116,33 @@ def _detect_once(_: argparse.Namespace) -> int:
     return 0
 
 
+SLACK_TEST_TEXT = "Groundswell test message: the bot can post here (groundswell slack-test)."
+
+
+def _slack_test(args: argparse.Namespace) -> int:
+    """Post a test message; print Slack's answer as JSON. Exit 0 on ok, 1 otherwise."""
+    settings = _settings()
+    if settings.slack_bot_token is None:
+        raise ConfigError("GROUNDSWELL_SLACK_BOT_TOKEN", "not set: slack-test needs the bot token")
+    channel = args.channel or settings.slack_default_channel
+    if not channel:
+        raise ConfigError(
+            "GROUNDSWELL_SLACK_DEFAULT_CHANNEL", "not set: give one or pass --channel"
+        )
+    slack = SlackNotifier(
+        token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
+    )
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": SLACK_TEST_TEXT}}]
+    try:
+        posted_to, ts = slack.post(channel, SLACK_TEST_TEXT, blocks)
+    except DeliveryError as exc:
+        code = exc.code if isinstance(exc, SlackCallError) else None
+        print(json.dumps({"ok": False, "channel": channel, "error": code, "reason": exc.reason}))
+        return 1
+    print(json.dumps({"ok": True, "channel": posted_to, "ts": ts}))
+    return 0
+
+
 def _create_api_key(args: argparse.Namespace) -> int:
     settings = _settings()
     engine = open_database(settings, migrate=True)
@@ -136,6 +165,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "detect-once", help="one detection pass over every watch, then deliver"
     ).set_defaults(func=_detect_once)
+    slack_test = sub.add_parser(
+        "slack-test", help="post a test message to Slack and print what Slack answered"
+    )
+    slack_test.add_argument(
+        "--channel", type=_name, help="channel (default GROUNDSWELL_SLACK_DEFAULT_CHANNEL)"
+    )
+    slack_test.set_defaults(func=_slack_test)
     create_key = sub.add_parser("create-api-key", help="create an API key (printed once)")
     create_key.add_argument("name", type=_name, help="who or what the key is for")
     create_key.set_defaults(func=_create_api_key)

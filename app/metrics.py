@@ -32,6 +32,12 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.dead_deliveries = Counter(
+            "groundswell_deliveries_dead_total",
+            "Outbox messages given up on, by target kind (slack, webhook)",
+            ["target"],
+            registry=self.registry,
+        )
         self.outbox = Gauge(
             "groundswell_outbox_messages",
             "Outbox messages by state (dead = gave up)",

@@ -191,7 +191,9 @@ def build_runtime(
             )
     if slack is None and settings.slack_bot_token is not None:
         slack = SlackNotifier(
-            token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
+            token=settings.slack_bot_token.get_secret_value(),
+            base_url=settings.slack_api_url,
+            fallback_channel=settings.slack_default_channel,
         )
     if slack is None:
         log.warning(

@@ -95,6 +95,8 @@ def deliver(runtime: Runtime) -> int:
     for outcome in ("sent", "retried", "dead"):
         if n := getattr(result, outcome):
             runtime.metrics.deliveries.labels(outcome).inc(n)
+    for target, n in result.dead_by_target.items():
+        runtime.metrics.dead_deliveries.labels(target).inc(n)
     if result.sent or result.retried or result.dead:
         log.info("delivery: sent=%d retried=%d dead=%d", result.sent, result.retried, result.dead)
     return result.sent

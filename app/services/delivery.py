@@ -69,12 +69,16 @@ class DrainResult:
     retried: int = 0
     dead: int = 0
     errors: list[str] = field(default_factory=list)
+    dead_by_target: dict[str, int] = field(default_factory=dict)  # "slack" / "webhook"
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def count(self, outcome: str, error: str | None) -> None:
-        """Add one "sent", "retried" or "dead" (and its error); thread-safe."""
+    def count(self, outcome: str, error: str | None, target: str = "") -> None:
+        """Add one "sent", "retried" or "dead" (and its error) for a target kind
+        ("slack" or "webhook"); thread-safe."""
         with self._lock:
             setattr(self, outcome, getattr(self, outcome) + 1)
+            if outcome == "dead":
+                self.dead_by_target[target] = self.dead_by_target.get(target, 0) + 1
             if error:
                 self.errors.append(error)
 
@@ -216,7 +220,7 @@ def send_claimed(
         # rows cascade with it). Nothing is left to record; carry on with the rest.
         log.info("delivery %s dropped: %s was deleted while it was being sent", claim.id, target)
     elif outcome is not None:
-        result.count(*outcome)
+        result.count(*outcome, target=job.target)
 
 
 def _not_held(msg: OutboxMessage | None) -> str:

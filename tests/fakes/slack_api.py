@@ -86,6 +86,7 @@ class FakeSlack(LocalServer):
         self._failures: dict[str, deque[_Failure]] = {}
         self._messages: dict[tuple[str, str], dict[str, Any]] = {}
         self._seq = 0
+        self._channel_errors: dict[str, str] = {}
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         return type("Handler", (_Handler,), {"fake": self})
@@ -110,6 +111,15 @@ class FakeSlack(LocalServer):
             self._failures.setdefault(method, deque()).append(
                 _Failure(status, error, retry_after, times)
             )
+
+    def channel_error(self, channel: str, error: str | None) -> None:
+        """Answer every chat.postMessage/chat.update to `channel` (name or id) with
+        {"ok": false, "error": error} (e.g. "not_in_channel") until cleared with None."""
+        with self._lock:
+            if error is None:
+                self._channel_errors.pop(channel_id(channel), None)
+            else:
+                self._channel_errors[channel_id(channel)] = error
 
     def calls(self, method: str | None = None) -> list[SlackCall]:
         with self._lock:
@@ -186,6 +196,8 @@ class FakeSlack(LocalServer):
         if not (payload.get("text") or payload.get("blocks")):
             return 200, {}, {"ok": False, "error": "no_text"}
         cid = channel_id(channel)
+        if cid in self._channel_errors:
+            return 200, {}, {"ok": False, "error": self._channel_errors[cid]}
         message = {"text": payload.get("text"), "blocks": payload.get("blocks")}
         if method == "chat.update":
             ts = str(payload.get("ts") or "")

@@ -20,10 +20,15 @@ def healthz() -> dict[str, str]:
 def readyz(runtime: RuntimeDep) -> JSONResponse:
     """Ready when the database answers at the newest schema, the model is loaded and no
     scheduled job is failing (a job that failed because the database was down stops
-    counting as soon as the database answers again)."""
+    counting as soon as the database answers again), and Slack, when configured, did
+    not last answer with an auth error (invalid_auth, token_revoked; cleared by the
+    next Slack call that succeeds)."""
     checks: dict[str, str] = {"database": runtime.database_status()}
     checks["model"] = f"ok ({runtime.classifier.name} {runtime.classifier.version})"
     checks["scheduler"] = runtime.scheduler_status(database_answers=checks["database"] == "ok")
+    if runtime.slack is not None:
+        auth_failure = getattr(runtime.slack, "auth_failure", None)
+        checks["slack"] = f"error: Slack answered {auth_failure}" if auth_failure else "ok"
     ready = all(v.startswith("ok") or v == "disabled" for v in checks.values())
     return JSONResponse(
         status_code=200 if ready else 503,
