@@ -24,7 +24,7 @@ from tests.fakes.slack_api import FakeSlack
 from tests.fakes.webhook_receiver import WebhookReceiver
 from tests.integration.test_api import AUTH, _client
 from tests.integration.test_paging_by_severity import CELEBRATION, _announce
-from tests.integration.test_pipeline import SLACK, _detect, _drain, _surge_after_history, _watch
+from tests.integration.test_pipeline import SLACK, _drain, _surge_after_history, _watch
 
 PUBLISHING = ["publishing.pause_recommended", "publishing.resume_ok"]
 ALL = ["alert.opened", "alert.resolved", *PUBLISHING]
