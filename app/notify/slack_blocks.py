@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.core.events import pauses_publishing
 from app.core.model import AlertKind, AlertSnapshot, AlertState, Severity
 from app.notify.slack_text import (
     _fmt,
@@ -50,6 +51,9 @@ KIND_LABEL = {
     AlertKind.CHANNEL_SILENT: "Channel silent",
 }
 SEVERITY_EMOJI = {Severity.CRITICAL: "🚨", Severity.WARNING: "⚠️", Severity.INFO: "ℹ️"}
+# Shown while a negative or parody surge is unresolved (webhooks get
+# publishing.pause_recommended at the same time).
+PAUSE_LINE = "⏸️ Consider pausing scheduled celebratory posts until this settles."
 
 
 def _plain(text: str, limit: int) -> dict[str, Any]:
@@ -171,6 +175,8 @@ def render_alert(alert: AlertSnapshot) -> tuple[str, list[dict[str, Any]]]:
     late = _seen_late(alert)
     if late:
         blocks.append(_section(late))
+    if pauses_publishing(alert.kind) and alert.state is not AlertState.RESOLVED:
+        blocks.append(_section(PAUSE_LINE))
     own = _own_post(alert.evidence)
     if own:
         blocks.append({"type": "divider"})

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.core.events import ALERT_EVENTS
+from app.core.events import EVENTS
 from app.db.base import new_id
 from app.db.tables import Subscription
 from app.notify.netguard import UnsafeTarget, check_target
@@ -31,10 +31,10 @@ def create(
     allow_private: bool,
     resolver: Callable[..., Any] | None = None,
 ) -> Subscription:
-    unknown = [e for e in events if e not in ALERT_EVENTS]
+    unknown = [e for e in events if e not in EVENTS]
     if unknown or not events:
         raise SubscriptionInvalid(
-            "events", f"choose from {', '.join(ALERT_EVENTS)} (got {unknown or 'none'})"
+            "events", f"choose from {', '.join(EVENTS)} (got {unknown or 'none'})"
         )
     try:
         if resolver is None:
