@@ -15,6 +15,7 @@ from app.core.model import AlertKind, Spike
 from app.core.samples import pick_samples
 from app.core.severity import Reach, assess
 from app.db.repos import posts as posts_repo
+from app.db.repos.wave_offence import offensive_share
 from app.db.tables import Watch
 
 SAMPLE_POSTS = 3
@@ -26,16 +27,23 @@ PARODY_WAVE, PARODY_WAVE_MAX = timedelta(hours=1), timedelta(hours=6)
 SAMPLE_POOL = 100
 
 
+def wave_window(evidence: dict[str, Any], now: datetime) -> tuple[datetime, datetime | None]:
+    """(since, until) of the posts that make a spike's wave: its window up to now (30
+    minutes when it names none), or for a surge found late its own buckets, from one
+    window before the first to the end of the last. until None means up to now."""
+    minutes = evidence.get("window_minutes")
+    window = timedelta(minutes=minutes if isinstance(minutes, int) and minutes > 0 else 30)
+    late = evidence.get("seen_late")
+    if isinstance(late, dict) and "surge_from" in late and "surge_to" in late:
+        since = datetime.fromisoformat(late["surge_from"]) - window
+        return since, datetime.fromisoformat(late["surge_to"])
+    return now - window, None
+
+
 def with_reach(session: Session, watch: Watch, spike: Spike, now: datetime) -> tuple[Spike, Reach]:
     """Who carries a negative / parody wave (its window's label posts), for severity,
     and the reach and this measurement's severity reason in the evidence."""
-    minutes = spike.evidence.get("window_minutes")
-    window = timedelta(minutes=minutes if isinstance(minutes, int) and minutes > 0 else 30)
-    since, until = now - window, None
-    late = spike.evidence.get("seen_late")
-    if isinstance(late, dict):  # a surge found late: its own buckets, not the last minutes
-        since = datetime.fromisoformat(late["surge_from"]) - window
-        until = datetime.fromisoformat(late["surge_to"])
+    since, until = wave_window(spike.evidence, now)
     reach = posts_repo.wave_reach(session, watch.id, str(spike.kind), since, until)
     judged = assess(spike, reach)
     evidence = {
@@ -56,6 +64,10 @@ def evidence_for(session: Session, watch: Watch, spike: Spike, now: datetime) ->
     extra: dict[str, Any] = {}
     if spike.kind is AlertKind.PARODY_SURGE:
         extra["own_post"] = parodied_own_post(session, watch.id, now)
+    offensive = None
+    if spike.kind is not AlertKind.CHANNEL_SILENT:  # picks the offensive playbook variant
+        since, until = wave_window(spike.evidence, now)
+        offensive = offensive_share(session, watch.id, str(spike.kind), since, until or now)
     return {
         **extra,
         **spike.evidence,
@@ -65,6 +77,7 @@ def evidence_for(session: Session, watch: Watch, spike: Spike, now: datetime) ->
         "topic": watch.topic or watch.name,  # what the holding statement names
         "measured_at": iso(now),
         "samples": samples,
+        "offensive_share": offensive,
     }
 
 

@@ -32,7 +32,6 @@ from app.db.repos import alerts as alerts_repo
 from app.db.repos import buckets as buckets_repo
 from app.db.repos import posts as posts_repo
 from app.db.repos import watches as watches_repo
-from app.db.repos.wave_offence import offensive_share
 from app.db.tables import Alert, Watch
 from app.playbooks import shipped_playbooks
 from app.services import alert_evidence
@@ -298,7 +297,6 @@ def _apply(
     book = playbooks or shipped_playbooks()
     if decision.action is Action.OPEN and spike is not None:
         evidence = alert_evidence.evidence_for(session, watch, spike, now)
-        evidence["offensive_share"] = offensive_share(session, watch.id, kind, evidence, now)
         alert = Alert(
             id=new_id("alr"),
             watch_id=watch.id,
@@ -324,7 +322,6 @@ def _apply(
         event_type = "alert.opened"
     elif alert is not None and spike is not None:  # UPDATE or TOUCH
         evidence = alert_evidence.evidence_for(session, watch, spike, now)
-        evidence["offensive_share"] = offensive_share(session, watch.id, kind, evidence, now)
         if "seen_late" in alert.evidence and "seen_late" not in evidence:
             evidence["seen_late"] = alert.evidence["seen_late"]  # how it was found stays true
         alert.evidence = evidence
