@@ -37,7 +37,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -513,16 +513,9 @@ def run(url: str, args: argparse.Namespace) -> None:
     engine.dispose()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--batches", type=int, default=20, help="batches of 500 per client (20)")
-    parser.add_argument(
-        "--full-posts", type=int, default=200_000, help="posts already in the full watch (200k)"
-    )
-    parser.add_argument(
-        "--postgres", action="store_true", help="start a throwaway PostgreSQL for the run"
-    )
-    args = parser.parse_args()
+def on_database(run: Callable[[str, argparse.Namespace], None], args: argparse.Namespace) -> None:
+    """run(url, args) on a throwaway PostgreSQL (--postgres), on GROUNDSWELL_DATABASE_URL
+    when set, else on a SQLite file in a temporary directory."""
     if args.postgres:
         with throwaway_postgres() as url:
             run(url, args)
@@ -533,6 +526,19 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         run(f"sqlite:///{Path(tmp) / 'bench.db'}", args)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--batches", type=int, default=20, help="batches of 500 per client (20)")
+    parser.add_argument(
+        "--full-posts", type=int, default=200_000, help="posts already in the full watch (200k)"
+    )
+    parser.add_argument(
+        "--postgres", action="store_true", help="start a throwaway PostgreSQL for the run"
+    )
+    args = parser.parse_args()
+    on_database(run, args)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,6 @@ import queue
 import random
 import secrets
 import sys
-import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -46,7 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from ingest import TEXTS, p, server, throwaway_postgres  # noqa: E402
+from ingest import TEXTS, on_database, p, server  # noqa: E402
 
 from app.db.migrate import upgrade_head  # noqa: E402
 from app.db.session import make_engine  # noqa: E402
@@ -321,16 +320,7 @@ def main() -> None:
         "--postgres", action="store_true", help="start a throwaway PostgreSQL for the run"
     )
     args = parser.parse_args()
-    if args.postgres:
-        with throwaway_postgres() as url:
-            run(url, args)
-        return
-    url = os.environ.get("GROUNDSWELL_DATABASE_URL")
-    if url:
-        run(url, args)
-        return
-    with tempfile.TemporaryDirectory() as tmp:
-        run(f"sqlite:///{Path(tmp) / 'bench.db'}", args)
+    on_database(run, args)
 
 
 if __name__ == "__main__":
